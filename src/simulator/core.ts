@@ -1,0 +1,119 @@
+/**
+ * The simulated array as one object: configuration, persistent state, block data, sessions, jobs,
+ * faults, and the background clock that moves pair statuses along. Resource modules receive it and
+ * change `store.state` only inside jobs, which run one at a time (`serialize`), as the array's
+ * configuration changes do.
+ */
+import { BlockStore } from "./data/block-store.js";
+import type { Clock } from "./clock.js";
+import type { SimConfig } from "./config.js";
+import { Faults } from "./faults.js";
+import { JobStore } from "./jobs.js";
+import { SessionStore } from "./sessions.js";
+import { StateStore } from "./state.js";
+
+/** Applies the transitions that are due at `now`; returns true when it changed state. */
+export type Ticker = (now: number) => boolean;
+
+export interface RequestLogEntry {
+  at: number;
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+}
+
+const REQUEST_LOG_LIMIT = 20_000;
+
+export class SimCore {
+  readonly store: StateStore;
+  readonly blocks: BlockStore;
+  readonly sessions: SessionStore;
+  readonly jobs: JobStore;
+  readonly faults = new Faults();
+  readonly requestLog: RequestLogEntry[] = [];
+  private readonly tickers: Ticker[] = [];
+  private readonly tickWaiters = new Set<() => void>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly config: SimConfig,
+    readonly clock: Clock,
+  ) {
+    this.store = StateStore.open(config);
+    this.blocks = new BlockStore(config.dataDir);
+    this.sessions = new SessionStore(clock, config.sessionLimit);
+    this.jobs = new JobStore(clock, config.jobRetention);
+  }
+
+  get state() {
+    return this.store.state;
+  }
+
+  async init(): Promise<void> {
+    await this.blocks.init();
+  }
+
+  /** Starts the background clock. Transitions are also applied at the start of every request. */
+  startClock(intervalMs = 20): void {
+    this.timer ??= setInterval(() => {
+      this.tick();
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stopClock(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  addTicker(ticker: Ticker): void {
+    this.tickers.push(ticker);
+  }
+
+  /** Applies due transitions, persists them, and wakes anything waiting on a condition. */
+  tick(): void {
+    const now = this.clock.now();
+    let changed = false;
+    for (const ticker of this.tickers) changed = ticker(now) || changed;
+    if (changed) this.store.save();
+    for (const wake of this.tickWaiters) wake();
+  }
+
+  /**
+   * Resolves once `condition()` holds, checking after every tick; rejects after `timeoutMs`.
+   * Used by jobs that, without NoWait, end only when the array's background work has ended.
+   */
+  async waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    this.tick();
+    if (condition()) return true;
+    return new Promise<boolean>((resolve) => {
+      const finish = (result: boolean) => {
+        clearTimeout(timeout);
+        this.tickWaiters.delete(check);
+        resolve(result);
+      };
+      const check = () => {
+        if (condition()) finish(true);
+      };
+      const timeout = setTimeout(() => {
+        finish(false);
+      }, timeoutMs);
+      this.tickWaiters.add(check);
+    });
+  }
+
+  /** Runs configuration changes one at a time. */
+  serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  logRequest(entry: RequestLogEntry): void {
+    this.requestLog.push(entry);
+    if (this.requestLog.length > REQUEST_LOG_LIMIT)
+      this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_LIMIT);
+  }
+}

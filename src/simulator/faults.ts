@@ -1,0 +1,72 @@
+/**
+ * Faults on demand, set at start (`--fault` flags) or at run time through the admin endpoint
+ * (PUT /simulator/faults). Counters ("the next N requests") make tests deterministic; rates make
+ * demos and soak runs realistic.
+ */
+import { z } from "zod";
+
+export const faultSettingsSchema = z
+  .object({
+    /** Added to every VSP API request before it is handled. */
+    latencyMs: z.number().int().min(0).max(60_000).default(0),
+    /** Probability that a VSP API request answers 503 KART00003-E (server busy). */
+    busyRate: z.number().min(0).max(1).default(0),
+    /** The next N VSP API requests (other than session creation) answer 503 busy. */
+    busyCount: z.number().int().min(0).default(0),
+    /** The next N change requests fail as if another session held the resource-group lock. */
+    lockConflictCount: z.number().int().min(0).default(0),
+    /** The next N jobs whose request URL contains `failJobsMatch` end Failed with `failJobsSsb`. */
+    failJobsCount: z.number().int().min(0).default(0),
+    failJobsMatch: z.string().default(""),
+    failJobsSsb: z.tuple([z.string(), z.string()]).default(["2E31", "9999"]),
+    /** Pools that behave as full: no new pages, new pairs refused, TI pairs suspend (PSUE). */
+    poolFull: z.array(z.number().int().min(0)).default([]),
+  })
+  .strict();
+
+export type FaultSettings = z.infer<typeof faultSettingsSchema>;
+
+export class Faults {
+  settings: FaultSettings = faultSettingsSchema.parse({});
+
+  update(patch: unknown): FaultSettings {
+    const merged = faultSettingsSchema.parse({ ...this.settings, ...(patch as object) });
+    this.settings = merged;
+    return merged;
+  }
+
+  reset(): void {
+    this.settings = faultSettingsSchema.parse({});
+  }
+
+  /** Consumes one "busy" answer if one is due. */
+  takeBusy(): boolean {
+    if (this.settings.busyCount > 0) {
+      this.settings.busyCount--;
+      return true;
+    }
+    return this.settings.busyRate > 0 && Math.random() < this.settings.busyRate;
+  }
+
+  takeLockConflict(): boolean {
+    if (this.settings.lockConflictCount > 0) {
+      this.settings.lockConflictCount--;
+      return true;
+    }
+    return false;
+  }
+
+  /** Consumes one injected job failure if this request matches; returns its SSB pair. */
+  takeJobFailure(requestUrl: string): readonly [string, string] | undefined {
+    const s = this.settings;
+    if (s.failJobsCount > 0 && requestUrl.includes(s.failJobsMatch)) {
+      s.failJobsCount--;
+      return s.failJobsSsb;
+    }
+    return undefined;
+  }
+
+  isPoolFull(poolId: number): boolean {
+    return this.settings.poolFull.includes(poolId);
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The array's configuration state: everything the REST API can create, change or read, kept as
+ * plain JSON so it persists in `<dataDir>/state.json` and reloads on restart. LDEV block data does
+ * not live here: it lives in sparse files managed by data/block-store.ts.
+ *
+ * Sessions and jobs are deliberately not persisted: a restarted array has forgotten them, which is
+ * what a client must survive (re-login on 401, re-read objects instead of old jobs).
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import type { PoolSeed, PortSeed, SimConfig } from "./config.js";
+
+export type DataReductionMode = "disabled" | "compression" | "compression_deduplication";
+
+export interface PoolState {
+  poolId: number;
+  poolName: string;
+  poolType: "HDP" | "HTI";
+  /** Capacity in pages of config.pageSizeBytes. */
+  totalPages: number;
+  warningThreshold: number;
+  depletionThreshold: number;
+}
+
+export interface LdevState {
+  ldevId: number;
+  poolId: number;
+  blockCapacity: number;
+  label: string;
+  status: "NML" | "BLK";
+  dataReductionMode: DataReductionMode;
+  isFullAllocationEnabled: boolean;
+  isAluaEnabled: boolean;
+  /** 32 hex digits; the host sees WWID "3" + naaId. */
+  naaId: string;
+  /** Set on Thin Image S-VOLs: the pool of the pair's snapshot data. */
+  snapshotPoolId?: number;
+  qos?: Partial<Record<"upperIops" | "upperTransferRate" | "lowerIops" | "lowerTransferRate", number>>;
+}
+
+export type TiStatus = "COPY" | "PAIR" | "PSUS" | "PSUP" | "RCPY" | "PSUE" | "PFUL" | "PFUS" | "SMPP";
+
+/** A change of status the array will make on its own at `at` (epoch ms), e.g. COPY → PAIR. */
+export interface PendingTransition<S extends string> {
+  to: S | "DELETED";
+  at: number;
+  /** Progress is reported as a linear ramp from `from` (epoch ms) to `at`. */
+  from: number;
+}
+
+export interface TiPairState {
+  pvolLdevId: number;
+  muNumber: number;
+  svolLdevId?: number;
+  snapshotGroupName: string;
+  snapshotPoolId: number;
+  isConsistencyGroup: boolean;
+  consistencyGroupId?: number;
+  isClone: boolean;
+  canCascade: boolean;
+  clonesAutomation: boolean;
+  copySpeed: "slower" | "medium" | "faster";
+  status: TiStatus;
+  pending?: PendingTransition<TiStatus>;
+  /** Status to report after a restore with autoSplit, or after a transient state ends. */
+  splitTime?: string;
+  isWrittenInSvol: boolean;
+  /** Whether a point-in-time image has been stored (at split) for this pair. */
+  hasSnapshotData: boolean;
+  createdTime: string;
+}
+
+export interface SnapshotGroupState {
+  snapshotGroupName: string;
+  isConsistencyGroup: boolean;
+  consistencyGroupId?: number;
+}
+
+export type SiStatus = "COPY" | "PAIR" | "PSUS" | "SSUS" | "PSUE" | "RCPY" | "COPY(RS)" | "COPY(RS-R)";
+
+export interface SiCopyGroupState {
+  copyGroupName: string;
+  pvolDeviceGroupName: string;
+  svolDeviceGroupName: string;
+  isConsistencyGroup: boolean;
+  consistencyGroupId?: number;
+}
+
+export interface SiPairState {
+  copyGroupName: string;
+  pvolDeviceGroupName: string;
+  svolDeviceGroupName: string;
+  copyPairName: string;
+  pvolLdevId: number;
+  svolLdevId: number;
+  pvolMuNumber: number;
+  copyPace: number;
+  status: "COPY" | "PAIR" | "PSUS" | "PSUE" | "RCPY";
+  /** What the GUI would show while copying: initial copy, resync or restore. */
+  copyKind?: "initial" | "resync" | "restore";
+  pending?: PendingTransition<"PAIR" | "PSUS">;
+  consistencyGroupId?: number;
+  createdTime: string;
+}
+
+export interface PortState extends PortSeed {
+  portAttributes: string[];
+  portSpeed: string;
+  lunSecuritySetting: boolean;
+  fabricMode: boolean;
+  portConnection: string;
+}
+
+export interface HostGroupState {
+  portId: string;
+  hostGroupNumber: number;
+  hostGroupName: string;
+  hostMode: string;
+  hostModeOptions: number[];
+  /** iSCSI targets only: the target IQN. */
+  iscsiName?: string;
+  authenticationMode?: "NONE" | "CHAP" | "BOTH";
+  chapUsers?: { chapUserName: string; wayOfChapUser: "INI" | "TAR"; chapSecret?: string }[];
+}
+
+export interface HostWwnState {
+  portId: string;
+  hostGroupNumber: number;
+  hostWwn: string;
+  wwnNickname: string;
+}
+
+export interface HostIscsiState {
+  portId: string;
+  hostGroupNumber: number;
+  iscsiName: string;
+  iscsiNickname: string;
+}
+
+export interface LunState {
+  portId: string;
+  hostGroupNumber: number;
+  lun: number;
+  ldevId: number;
+}
+
+export interface ResourceLockState {
+  sessionId: number;
+  lockedAt: string;
+}
+
+export interface SimState {
+  version: 1;
+  pools: PoolState[];
+  ldevs: Record<string, LdevState>;
+  tiPairs: TiPairState[];
+  snapshotGroups: SnapshotGroupState[];
+  siCopyGroups: SiCopyGroupState[];
+  siPairs: SiPairState[];
+  ports: PortState[];
+  hostGroups: HostGroupState[];
+  hostWwns: HostWwnState[];
+  hostIscsis: HostIscsiState[];
+  luns: LunState[];
+  /** Counter for NAA ids, so a re-created LDEV id gets a new identity, as on a real array. */
+  naaSerial: number;
+}
+
+function seedPool(seed: PoolSeed, pageSizeBytes: number): PoolState {
+  return {
+    poolId: seed.poolId,
+    poolName: seed.poolName,
+    poolType: seed.poolType,
+    totalPages: Math.floor(seed.capacityBytes / pageSizeBytes),
+    warningThreshold: 70,
+    depletionThreshold: 80,
+  };
+}
+
+function seedPort(seed: PortSeed): PortState {
+  return {
+    ...seed,
+    portAttributes: ["TAR", "MCU", "RCU", "ITAR"],
+    portSpeed: seed.portType === "FIBRE" ? "32G" : "25G",
+    lunSecuritySetting: true,
+    fabricMode: true,
+    portConnection: "PtoP",
+  };
+}
+
+export function initialState(config: SimConfig): SimState {
+  return {
+    version: 1,
+    pools: config.pools.map((p) => seedPool(p, config.pageSizeBytes)),
+    ldevs: {},
+    tiPairs: [],
+    snapshotGroups: [],
+    siCopyGroups: [],
+    siPairs: [],
+    ports: config.ports.map(seedPort),
+    hostGroups: config.ports.map((p) => ({
+      // Every real port has host group 0 ("<port>-G00"), which cannot be deleted.
+      portId: p.portId,
+      hostGroupNumber: 0,
+      hostGroupName: `${p.portId}-G00`,
+      hostMode: "LINUX/IRIX",
+      hostModeOptions: [],
+      ...(p.portType === "ISCSI" ? { iscsiName: iqnFor(config.storageDeviceId, p.portId, 0) } : {}),
+    })),
+    hostWwns: [],
+    hostIscsis: [],
+    luns: [],
+    naaSerial: 0,
+  };
+}
+
+/** The target IQN the array gives an iSCSI target created without an explicit iscsiName. */
+export function iqnFor(storageDeviceId: string, portId: string, hostGroupNumber: number): string {
+  const serial = storageDeviceId.slice(-6);
+  return `iqn.1994-04.jp.co.hitachi:rsd.h8s.t.${serial}.${portId.replace("-", "").toLowerCase()}${hostGroupNumber.toString(16).padStart(3, "0")}`;
+}
+
+/**
+ * Persists state as JSON with write-to-temp + rename, so a crash mid-write leaves the previous
+ * state intact. Called once per completed job: the state file never shows half a job.
+ */
+export class StateStore {
+  readonly file: string;
+  state: SimState;
+
+  private constructor(file: string, state: SimState) {
+    this.file = file;
+    this.state = state;
+  }
+
+  static open(config: SimConfig): StateStore {
+    mkdirSync(config.dataDir, { recursive: true });
+    const file = join(config.dataDir, "state.json");
+    let state: SimState;
+    try {
+      state = JSON.parse(readFileSync(file, "utf8")) as SimState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      state = initialState(config);
+    }
+    const store = new StateStore(file, state);
+    store.save();
+    return store;
+  }
+
+  save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.state));
+    renameSync(tmp, this.file);
+  }
+}
