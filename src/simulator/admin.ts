@@ -9,7 +9,8 @@ import type { Context, Hono } from "hono";
 import type { SimCore } from "./core.js";
 import { objectNotFound } from "./errors.js";
 import { basicUser, readJson } from "./http.js";
-import { intParam } from "./routing.js";
+import { faultPatchSchema } from "./faults.js";
+import { intParam, parseWith } from "./routing.js";
 
 export const ADMIN_ROOT = "/simulator";
 
@@ -27,7 +28,9 @@ export function mountAdminRoutes(app: Hono, sim: SimCore): void {
   });
 
   app.get(`${ADMIN_ROOT}/faults`, (c) => c.json(sim.faults.settings));
-  app.put(`${ADMIN_ROOT}/faults`, async (c) => c.json(sim.faults.update(await readJson(c))));
+  app.put(`${ADMIN_ROOT}/faults`, async (c) =>
+    c.json(sim.faults.update(parseWith(faultPatchSchema, await readJson(c)))),
+  );
   app.delete(`${ADMIN_ROOT}/faults`, (c) => {
     sim.faults.reset();
     return c.json(sim.faults.settings);

@@ -26,11 +26,26 @@ export const faultSettingsSchema = z
 
 export type FaultSettings = z.infer<typeof faultSettingsSchema>;
 
+/** A change to some of the settings; unknown keys are refused so a typo is not silently ignored. */
+export const faultPatchSchema = z
+  .object({
+    latencyMs: z.number().int().min(0).max(60_000),
+    busyRate: z.number().min(0).max(1),
+    busyCount: z.number().int().min(0),
+    lockConflictCount: z.number().int().min(0),
+    failJobsCount: z.number().int().min(0),
+    failJobsMatch: z.string(),
+    failJobsSsb: z.tuple([z.string(), z.string()]),
+    poolFull: z.array(z.number().int().min(0)),
+  })
+  .partial()
+  .strict();
+
 export class Faults {
   settings: FaultSettings = faultSettingsSchema.parse({});
 
-  update(patch: unknown): FaultSettings {
-    const merged = faultSettingsSchema.parse({ ...this.settings, ...(patch as object) });
+  update(patch: z.infer<typeof faultPatchSchema>): FaultSettings {
+    const merged = faultSettingsSchema.parse({ ...this.settings, ...patch });
     this.settings = merged;
     return merged;
   }

@@ -65,7 +65,7 @@ export async function rawRequest(
 export async function startTestSim(options: Partial<SimulatorOptions> = {}): Promise<TestSim> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "vsp-sim-test-")));
   const sim = await Simulator.create({ ...options, dataDir });
-  const running = await sim.listen(0);
+  const running = await sim.listen({ port: 0 });
   const base = `${running.url}/ConfigurationManager/v1`;
   const sid = sim.core.config.storageDeviceId;
   const login = await rawRequest("POST", `${base}/objects/sessions`, undefined, { Authorization: basicAuth });
