@@ -27,7 +27,7 @@ export function mountAdminRoutes(app: Hono, sim: SimCore): void {
     await next();
   });
 
-  app.get(`${ADMIN_ROOT}/faults`, (c) => c.json(sim.faults.settings));
+  app.get(`${ADMIN_ROOT}/faults`, (c) => c.json({ ...sim.faults.settings, heldCount: sim.faults.heldCount }));
   app.put(`${ADMIN_ROOT}/faults`, async (c) =>
     c.json(sim.faults.update(parseWith(faultPatchSchema, await readJson(c)))),
   );

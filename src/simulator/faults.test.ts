@@ -100,3 +100,32 @@ describe("admin endpoint", () => {
     ]);
   });
 });
+
+describe("holding change requests (crash testing)", () => {
+  const unlockUrl = (t: TestSim) => `${t.base}/services/resource-group-service/actions/unlock/invoke`;
+
+  it("holds changes after N, then processes them when released", async () => {
+    t = await startTestSim();
+    await t.admin("PUT", "/simulator/faults", { holdChangesAfter: 1 });
+    expect((await t.job("POST", `${t.base}${lockPath}`, { parameters: {} })).body.state).toBe("Succeeded");
+    const held = t.job("POST", unlockUrl(t));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await t.admin("GET", "/simulator/faults")).body.heldCount).toBe(1);
+    // Queries are not held: a client can still look around.
+    expect((await t.req("GET", `${t.short}/jobs`)).status).toBe(200);
+    await t.admin("PUT", "/simulator/faults", { holdChangesAfter: null });
+    expect((await held).body.state).toBe("Succeeded");
+  });
+
+  it("drops held changes unprocessed when released with heldOnRelease=drop", async () => {
+    t = await startTestSim();
+    await t.admin("PUT", "/simulator/faults", { holdChangesAfter: 1, heldOnRelease: "drop" });
+    await t.job("POST", `${t.base}${lockPath}`, { parameters: {} });
+    const held = t.job("POST", unlockUrl(t));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await t.admin("DELETE", "/simulator/faults");
+    expect((await held).status).toBe(503);
+    // The unlock never happened: the lock is still ours, so unlocking now succeeds.
+    expect((await t.job("POST", unlockUrl(t))).body.state).toBe("Succeeded");
+  });
+});

@@ -21,6 +21,14 @@ export const faultSettingsSchema = z
     failJobsSsb: z.tuple([z.string(), z.string()]).default(["2E31", "9999"]),
     /** Pools that behave as full: no new pages, new pairs refused, TI pairs suspend (PSUE). */
     poolFull: z.array(z.number().int().min(0)).default([]),
+    /**
+     * Crash testing: after this many more change requests, hold every further change request
+     * unanswered (null = off). A test kills its client while a request is held, which stops the
+     * client at an exact point between two REST calls.
+     */
+    holdChangesAfter: z.number().int().min(0).nullable().default(null),
+    /** What held requests do when the hold is lifted: run as if received, or vanish unprocessed. */
+    heldOnRelease: z.enum(["process", "drop"]).default("process"),
   })
   .strict();
 
@@ -37,21 +45,54 @@ export const faultPatchSchema = z
     failJobsMatch: z.string(),
     failJobsSsb: z.tuple([z.string(), z.string()]),
     poolFull: z.array(z.number().int().min(0)),
+    holdChangesAfter: z.number().int().min(0).nullable(),
+    heldOnRelease: z.enum(["process", "drop"]),
   })
   .partial()
   .strict();
 
 export class Faults {
   settings: FaultSettings = faultSettingsSchema.parse({});
+  private held: ((process: boolean) => void)[] = [];
 
   update(patch: z.infer<typeof faultPatchSchema>): FaultSettings {
     const merged = faultSettingsSchema.parse({ ...this.settings, ...patch });
     this.settings = merged;
+    if (merged.holdChangesAfter === null) this.releaseHeld();
     return merged;
   }
 
+  /** Clears every fault; held requests are released the way the settings being cleared said. */
   reset(): void {
+    const mode = this.settings.heldOnRelease;
     this.settings = faultSettingsSchema.parse({});
+    this.releaseHeld(mode);
+  }
+
+  /** Number of change requests being held right now. */
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /**
+   * Called for every change request before it is processed. Resolves true to process it, false
+   * to drop it (the hold was lifted with heldOnRelease "drop").
+   */
+  async admitChange(): Promise<boolean> {
+    const after = this.settings.holdChangesAfter;
+    if (after === null) return true;
+    if (after > 0) {
+      this.settings.holdChangesAfter = after - 1;
+      return true;
+    }
+    return new Promise<boolean>((resolve) => this.held.push(resolve));
+  }
+
+  private releaseHeld(mode = this.settings.heldOnRelease): void {
+    const process = mode === "process";
+    const held = this.held;
+    this.held = [];
+    for (const resolve of held) resolve(process);
   }
 
   /** Consumes one "busy" answer if one is due. */

@@ -99,6 +99,10 @@ function isSyncRejection(err: unknown): err is ApiError {
 
 async function runChange(sim: SimCore, c: Context, route: RouteDef): Promise<Response> {
   const session = bearerSession(sim, c);
+  if (!(await sim.faults.admitChange())) {
+    // A dropped request never reached the storage system: the client sees the connection fail.
+    throw new ApiError({ ...serverBusy().init, message: "The request was dropped (injected fault)." });
+  }
   if (sim.faults.takeLockConflict()) throw resourceLocked("injected fault");
   if (sim.sessions.lockedByOther(session.sessionId) && !route.path.includes("resource-group-service")) {
     throw resourceLocked(`held by session ${sim.sessions.lockHolder}`);
