@@ -1,0 +1,21 @@
+/**
+ * Benchmarks: `npm run bench` prints figures (not pass/fail). Each bench is a function returning
+ * numbers; this runner prints them as a table and as one JSON line for notes and comparisons.
+ */
+import { benchThinCopy } from "./thin-copy.js";
+
+const MIB = 1024 * 1024;
+
+function mib(bytes: number): string {
+  return `${(bytes / MIB).toFixed(1)} MiB`;
+}
+
+const copy = await benchThinCopy();
+console.log("thin-aware copy of a 1 GiB LDEV holding 8 MiB");
+console.log(
+  `  thin copy:  ${mib(copy.copiedAllocatedBytes)} allocated in the copy, ${copy.thinCopyMs.toFixed(1)} ms`,
+);
+console.log(
+  `  naive copy: ${mib(copy.fullCopyAllocatedBytes)} allocated in the copy, ${copy.fullCopyMs.toFixed(1)} ms`,
+);
+console.log(JSON.stringify({ bench: "thin-copy", ...copy }));
