@@ -5,7 +5,7 @@ import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 export default defineConfig(
-  { ignores: ["dist/", "node_modules/", "coverage/", ".vsp-sim/", "reports/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", ".vsp-sim/", "reports/", "src/csi/generated/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,
