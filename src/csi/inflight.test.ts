@@ -1,5 +1,7 @@
+import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 
+import { toGrpcFailure } from "./error-map.js";
 import { InFlight, OperationInProgressError } from "./inflight.js";
 
 /** A promise the test settles by hand, to hold an operation "in flight". */
@@ -93,8 +95,13 @@ describe("InFlight.withLocks", () => {
       return "duplicate";
     });
     await expect(second).rejects.toBeInstanceOf(OperationInProgressError);
-    await expect(second).rejects.toMatchObject({ busyKeys: ["name:pvc-1"] });
     await expect(second).rejects.toThrow('an operation on "name:pvc-1" is already in progress; retry later');
+    // …which the CSI boundary answers with ABORTED, so the sidecar retries with backoff.
+    const err = await second.catch((e: unknown) => e);
+    expect(toGrpcFailure(err, "req-1")).toEqual({
+      code: status.ABORTED,
+      details: 'an operation on "name:pvc-1" is already in progress; retry later',
+    });
     gate.resolve();
     await expect(first).resolves.toBe("created");
     expect(runs).toBe(1);

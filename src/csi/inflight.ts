@@ -19,20 +19,18 @@
  * CO name can never collide with an ID string.
  */
 
+import { OperationInProgressError } from "../driver/errors.js";
+
+/** The driver's Aborted error (src/driver/errors.ts), re-exported for callers of `withLocks`. */
+export { OperationInProgressError };
+
 /** Releases the keys taken by one successful `tryAcquire`. Idempotent. */
 export type Release = () => void;
 
-/** Some key of the request is held by an operation still running; the CSI layer answers ABORTED. */
-export class OperationInProgressError extends Error {
-  override name = "OperationInProgressError";
-  constructor(
-    /** The keys that were busy (a subset of the requested keys). */
-    readonly busyKeys: readonly string[],
-  ) {
-    super(
-      `an operation on ${busyKeys.map((k) => JSON.stringify(k)).join(", ")} is already in progress; retry later`,
-    );
-  }
+/** The message of a refused call: names the busy keys (CSI names and IDs, never secrets). */
+export function busyMessage(busyKeys: readonly string[]): string {
+  const keys = busyKeys.map((k) => JSON.stringify(k)).join(", ");
+  return `an operation on ${keys} is already in progress; retry later`;
 }
 
 export class InFlight {
@@ -71,11 +69,12 @@ export class InFlight {
   /**
    * Run `fn` holding `keys`. The keys are taken before this function returns its promise (no
    * await in between), and released when `fn` settles, whether it returns or throws.
-   * Throws (rejects with) `OperationInProgressError` without calling `fn` when any key is busy.
+   * Rejects with `OperationInProgressError` (gRPC ABORTED, so the sidecar retries) without
+   * calling `fn` when any key is busy.
    */
   async withLocks<T>(keys: readonly string[], fn: () => Promise<T> | T): Promise<T> {
     const release = this.tryAcquire(keys);
-    if (release === undefined) throw new OperationInProgressError(this.busy(keys));
+    if (release === undefined) throw new OperationInProgressError(busyMessage(this.busy(keys)));
     try {
       return await fn();
     } finally {
