@@ -22,6 +22,8 @@ describe("injected faults", () => {
       expect(res.headers.get("retry-after")).toBe("1");
     }
     expect((await t.req("GET", `${t.short}/jobs`)).status).toBe(200);
+    const log = await t.admin("GET", "/simulator/requests");
+    expect(log.body.data.map((e: { status: number }) => e.status).slice(-3)).toEqual([503, 503, 200]);
   });
 
   it("adds latency to every API request", async () => {

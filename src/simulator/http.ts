@@ -203,17 +203,22 @@ export function buildApp(sim: SimCore, table: RouteTable, extra: (app: Hono) => 
 
   app.use(`${API_ROOT}/*`, async (c, next) => {
     const started = performance.now();
+    // A fault raised here never reaches the route, so its status is not in c.res yet.
+    let refusedWith: number | undefined;
     try {
       const { latencyMs } = sim.faults.settings;
       if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-      if (sim.faults.takeBusy()) throw serverBusy();
+      if (sim.faults.takeBusy()) {
+        refusedWith = 503;
+        throw serverBusy();
+      }
       await next();
     } finally {
       sim.logRequest({
         at: sim.clock.now(),
         method: c.req.method,
         path: new URL(c.req.url).pathname,
-        status: c.res.status,
+        status: refusedWith ?? c.res.status,
         ms: performance.now() - started,
       });
     }
