@@ -14,9 +14,10 @@ import {
   parseSnapshotId,
   parseVolumeId,
 } from "./ids.js";
-import { groupSnapshotGroupName, shadowImageCopyGroupName, snapshotGroupName } from "./names.js";
+import { groupSnapshotGroupName, shadowImageCopyGroupName, snapshotGroupName, volumeLabel } from "./names.js";
 
 const SID = "886000123456";
+const CV = volumeLabel("csi.vsp-csi.dev", "pvc-a"); // cv-…
 const CS = snapshotGroupName("csi.vsp-csi.dev", "snap-a"); // cs-…
 const CG = groupSnapshotGroupName("csi.vsp-csi.dev", "group-a"); // cg-…
 const CI = shadowImageCopyGroupName("csi.vsp-csi.dev", "full-a"); // ci-…
@@ -34,6 +35,7 @@ const volume: fc.Arbitrary<VolumeId> = fc.record({
   kind: fc.constant("volume" as const),
   storageDeviceId: deviceId,
   ldevId,
+  label: coName.map((n) => volumeLabel("d.example", n)),
 });
 const snapshot: fc.Arbitrary<SnapshotId> = fc.oneof(
   fc.record({
@@ -144,7 +146,7 @@ describe("ID round trips (property)", () => {
   it("arbitrary dotted strings (structure-aware garbage) are rejected unless canonical", () => {
     const field = fc.oneof(
       fc.stringMatching(/^[0-9]{0,14}$/),
-      fc.constantFrom("ti", "si", "grp", "1", CS, CG, CI, ""),
+      fc.constantFrom("v", "ti", "si", "grp", "1", CV, CS, CG, CI, ""),
       fc.string({ maxLength: 4 }),
     );
     fc.assert(
@@ -175,13 +177,25 @@ describe("ID round trips (property)", () => {
 
 describe("ID formats (named cases)", () => {
   it.each<[string, string, CsiId]>([
-    ["volume", "1.886000123456.291", { kind: "volume", storageDeviceId: SID, ldevId: 291 }],
-    ["volume LDEV 0", "1.886000123456.0", { kind: "volume", storageDeviceId: SID, ldevId: 0 }],
-    ["volume max LDEV", "1.886000123456.65279", { kind: "volume", storageDeviceId: SID, ldevId: 65279 }],
+    [
+      "volume",
+      `1.886000123456.v.291.${CV}`,
+      { kind: "volume", storageDeviceId: SID, ldevId: 291, label: CV },
+    ],
+    [
+      "volume LDEV 0",
+      `1.886000123456.v.0.${CV}`,
+      { kind: "volume", storageDeviceId: SID, ldevId: 0, label: CV },
+    ],
+    [
+      "volume max LDEV",
+      `1.886000123456.v.65279.${CV}`,
+      { kind: "volume", storageDeviceId: SID, ldevId: 65279, label: CV },
+    ],
     [
       "device id with leading zero",
-      "1.000000000001.5",
-      { kind: "volume", storageDeviceId: "000000000001", ldevId: 5 },
+      `1.000000000001.v.5.${CV}`,
+      { kind: "volume", storageDeviceId: "000000000001", ldevId: 5, label: CV },
     ],
     [
       "TI snapshot",
@@ -208,29 +222,56 @@ describe("ID formats (named cases)", () => {
     expect(formatCsiId(id)).toBe(text);
   });
 
+  const NOT_OURS = "volume label is not one written by vsp-csi";
+  const LAYOUT = "unknown layout";
+  const NOT_CANONICAL = "LDEV ID is not a canonical decimal number";
   it.each([
-    ["csi-sanity garbage", "fake-volume-id"],
-    ["empty", ""],
-    ["version only", "1"],
-    ["missing LDEV", "1.886000123456"],
-    ["empty LDEV", "1.886000123456."],
-    ["leading zero LDEV", "1.886000123456.0291"],
-    ["double zero LDEV", "1.886000123456.00"],
-    ["LDEV above 00:FE:FF", "1.886000123456.65280"],
-    ["LDEV in hex notation", "1.886000123456.0x123"],
-    ["LDEV in CU:LDEV notation", "1.886000123456.00:01:23"],
-    ["negative LDEV", "1.886000123456.-1"],
-    ["11-digit device id", "1.88600012345.291"],
-    ["13-digit device id", "1.8860001234567.291"],
-    ["version 2", "2.886000123456.291"],
-    ["version 01", "01.886000123456.291"],
-    ["trailing dot", "1.886000123456.291."],
-    ["Cinder-style UUID", "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"],
-    ["full-width digits", "1.８８６０００１２３４５６.291"],
-    ["Arabic-Indic digits", "1.886000123456.٢٩١"],
-    ["over 128 bytes", `1.886000123456.${"9".repeat(120)}`],
-  ])("volume: rejects %s", (_name, text) => {
+    ["csi-sanity garbage", "fake-volume-id", "unknown format version"],
+    ["empty", "", "unknown format version"],
+    ["version only", "1", "storage device ID is not 12 digits"],
+    ["device id only", "1.886000123456", LAYOUT],
+    ["old 3-part layout", "1.886000123456.291", LAYOUT],
+    ["old 3-part layout plus label (no tag)", `1.886000123456.291.${CV}`, LAYOUT],
+    ["missing LDEV", `1.886000123456.v.${CV}`, LAYOUT],
+    ["empty LDEV", `1.886000123456.v..${CV}`, NOT_CANONICAL],
+    ["leading zero LDEV", `1.886000123456.v.0291.${CV}`, NOT_CANONICAL],
+    ["double zero LDEV", `1.886000123456.v.00.${CV}`, NOT_CANONICAL],
+    ["LDEV above 00:FE:FF", `1.886000123456.v.65280.${CV}`, "LDEV ID is above 65279"],
+    ["LDEV in hex notation", `1.886000123456.v.0x123.${CV}`, NOT_CANONICAL],
+    ["LDEV in CU:LDEV notation", `1.886000123456.v.00:01:23.${CV}`, NOT_CANONICAL],
+    ["negative LDEV", `1.886000123456.v.-1.${CV}`, NOT_CANONICAL],
+    ["missing label", "1.886000123456.v.291", LAYOUT],
+    ["empty label", "1.886000123456.v.291.", NOT_OURS],
+    ["snapshot group name as label", `1.886000123456.v.291.${CS}`, "volume label is a snapshot name"],
+    ["group snapshot name as label", `1.886000123456.v.291.${CG}`, "volume label is a group-snapshot name"],
+    ["copy group name as label", `1.886000123456.v.291.${CI}`, "volume label is a shadow-image name"],
+    ["uppercase label", `1.886000123456.v.291.${CV.toUpperCase()}`, NOT_OURS],
+    [
+      "label with one uppercase letter",
+      `1.886000123456.v.291.cv-${CV.slice(3).replace(/[a-z]/, (c) => c.toUpperCase())}`,
+      NOT_OURS,
+    ],
+    ["label one character short", `1.886000123456.v.291.${CV.slice(0, -1)}`, NOT_OURS],
+    ["label one character long", `1.886000123456.v.291.${CV}a`, NOT_OURS],
+    ["foreign label (Cinder, 32 hex)", "1.886000123456.v.291.0123456789abcdef0123456789abcdef", NOT_OURS],
+    ["extra field after the label", `1.886000123456.v.291.${CV}.0`, LAYOUT],
+    ["uppercase tag V", `1.886000123456.V.291.${CV}`, LAYOUT],
+    ["11-digit device id", `1.88600012345.v.291.${CV}`, "storage device ID is not 12 digits"],
+    ["13-digit device id", `1.8860001234567.v.291.${CV}`, "storage device ID is not 12 digits"],
+    ["version 2", `2.886000123456.v.291.${CV}`, "unknown format version"],
+    ["version 01", `01.886000123456.v.291.${CV}`, "unknown format version"],
+    ["trailing dot", `1.886000123456.v.291.${CV}.`, LAYOUT],
+    ["Cinder-style UUID", "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", "unknown format version"],
+    ["full-width digits", `1.８８６０００１２３４５６.v.291.${CV}`, "storage device ID is not 12 digits"],
+    ["Arabic-Indic digits", `1.886000123456.v.٢٩١.${CV}`, NOT_CANONICAL],
+    ["over 128 bytes", `1.886000123456.v.291.${CV}${"a".repeat(80)}`, "longer than 128 bytes"],
+    ["a TI snapshot ID", `1.886000123456.ti.291.3.${CS}`, "it is a ti-snapshot ID"],
+    ["a group snapshot ID", `1.886000123456.grp.${CG}`, "it is a group-snapshot ID"],
+  ])("volume: rejects %s", (_name, text, reason) => {
     expect(() => parseVolumeId(text)).toThrow(InvalidIdError);
+    expect(() => parseVolumeId(text)).toThrow(
+      expect.objectContaining({ expected: "volume", id: text, reason }),
+    );
   });
 
   it.each([
@@ -245,7 +286,7 @@ describe("ID formats (named cases)", () => {
     ["uppercase group", `1.886000123456.ti.291.3.${CS.toUpperCase()}`],
     ["SI with TI group", `1.886000123456.si.512.${CS}`],
     ["SI with MU", `1.886000123456.si.512.0.${CI}`],
-    ["a volume ID", "1.886000123456.291"],
+    ["a volume ID", `1.886000123456.v.291.${CV}`],
     ["a group snapshot ID", `1.886000123456.grp.${CG}`],
   ])("snapshot: rejects %s", (_name, text) => {
     expect(() => parseSnapshotId(text)).toThrow(InvalidIdError);
@@ -256,14 +297,36 @@ describe("ID formats (named cases)", () => {
     ["extra field", `1.886000123456.grp.${CG}.0`],
     ["a TI snapshot ID", `1.886000123456.ti.291.3.${CG}`],
     ["missing name", "1.886000123456.grp"],
+    ["a volume ID", `1.886000123456.v.291.${CV}`],
   ])("group snapshot: rejects %s", (_name, text) => {
     expect(() => parseGroupSnapshotId(text)).toThrow(InvalidIdError);
+  });
+
+  it("formatVolumeId writes the documented layout with a real label", () => {
+    const label = volumeLabel("csi.vsp-csi.dev", "pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0");
+    expect(label).toMatch(/^cv-[a-z2-7]{29}$/);
+    const text = formatVolumeId({ storageDeviceId: SID, ldevId: 291, label });
+    expect(text).toBe(`1.886000123456.v.291.${label}`);
+    expect(parseVolumeId(text)).toEqual({ kind: "volume", storageDeviceId: SID, ldevId: 291, label });
+  });
+
+  it("the longest IDs: Thin Image 61 bytes, volume 55 bytes (documented in the module comment)", () => {
+    const ti = formatSnapshotId({
+      kind: "ti-snapshot",
+      storageDeviceId: SID,
+      pvolLdevId: 65279,
+      muNumber: 1023,
+      snapshotGroupName: CS,
+    });
+    const vol = formatVolumeId({ storageDeviceId: SID, ldevId: 65279, label: CV });
+    expect(Buffer.byteLength(ti)).toBe(61);
+    expect(Buffer.byteLength(vol)).toBe(55);
   });
 
   it("the error carries what was expected, the input and the reason (for logs), not a gRPC code", () => {
     const err = (() => {
       try {
-        parseVolumeId("1.886000123456.65280");
+        parseVolumeId(`1.886000123456.v.65280.${CV}`);
       } catch (e) {
         return e;
       }
@@ -272,11 +335,11 @@ describe("ID formats (named cases)", () => {
     expect(err).toBeInstanceOf(InvalidIdError);
     expect(err).toMatchObject({
       expected: "volume",
-      id: "1.886000123456.65280",
+      id: `1.886000123456.v.65280.${CV}`,
       reason: "LDEV ID is above 65279",
     });
     expect((err as Error).message).toBe(
-      'not a vsp-csi volume ID (LDEV ID is above 65279): "1.886000123456.65280"',
+      `not a vsp-csi volume ID (LDEV ID is above 65279): "1.886000123456.v.65280.${CV}"`,
     );
   });
 
@@ -287,11 +350,21 @@ describe("ID formats (named cases)", () => {
   });
 
   it.each<[string, CsiId]>([
-    ["an LDEV above the range", { kind: "volume", storageDeviceId: SID, ldevId: 65280 }],
-    ["a negative LDEV", { kind: "volume", storageDeviceId: SID, ldevId: -1 }],
-    ["a fractional LDEV", { kind: "volume", storageDeviceId: SID, ldevId: 1.5 }],
-    ["NaN", { kind: "volume", storageDeviceId: SID, ldevId: Number.NaN }],
-    ["a short device id", { kind: "volume", storageDeviceId: "886000", ldevId: 1 }],
+    ["an LDEV above the range", { kind: "volume", storageDeviceId: SID, ldevId: 65280, label: CV }],
+    ["a negative LDEV", { kind: "volume", storageDeviceId: SID, ldevId: -1, label: CV }],
+    ["a fractional LDEV", { kind: "volume", storageDeviceId: SID, ldevId: 1.5, label: CV }],
+    ["NaN", { kind: "volume", storageDeviceId: SID, ldevId: Number.NaN, label: CV }],
+    ["a short device id", { kind: "volume", storageDeviceId: "886000", ldevId: 1, label: CV }],
+    ["a snapshot group name as volume label", { kind: "volume", storageDeviceId: SID, ldevId: 1, label: CS }],
+    ["an empty volume label", { kind: "volume", storageDeviceId: SID, ldevId: 1, label: "" }],
+    [
+      "an uppercase volume label",
+      { kind: "volume", storageDeviceId: SID, ldevId: 1, label: CV.toUpperCase() },
+    ],
+    [
+      "a volume label smuggling a field",
+      { kind: "volume", storageDeviceId: SID, ldevId: 1, label: `${CV}.0` },
+    ],
     [
       "a device id smuggling a dot",
       { kind: "group-snapshot", storageDeviceId: `${SID}.grp`, snapshotGroupName: CG },

@@ -7,7 +7,7 @@
  *
  * | kind                        | format                                                        | example                                                   |
  * |-----------------------------|---------------------------------------------------------------|-----------------------------------------------------------|
- * | volume                      | `1.<storageDeviceId>.<ldevId>`                                | `1.886000123456.291`                                      |
+ * | volume                      | `1.<storageDeviceId>.v.<ldevId>.<label>`                      | `1.886000123456.v.291.cv-<29 base32>`                     |
  * | snapshot, Thin Image        | `1.<storageDeviceId>.ti.<pvolLdevId>.<muNumber>.<groupName>`  | `1.886000123456.ti.291.3.cs-<29 base32>`                  |
  * | snapshot, ShadowImage copy  | `1.<storageDeviceId>.si.<svolLdevId>.<copyGroupName>`         | `1.886000123456.si.512.ci-<28 base32>`                    |
  * | group snapshot              | `1.<storageDeviceId>.grp.<groupName>`                         | `1.886000123456.grp.cg-<29 base32>`                       |
@@ -17,21 +17,28 @@
  *   ID alone says which configured array holds the object — any controller replica can act on it.
  * - LDEV IDs: decimal 0–65279 (00:00:00–00:FE:FF), no leading zeros, so each number has exactly one
  *   spelling and format(parse(s)) === s.
+ * - label: the volume's LDEV label, as produced by names.ts `volumeLabel` (`cv-…`, 32 characters).
+ *   LDEV numbers are reused: once a volume is deleted, the array may give its number to a new
+ *   volume. The driver compares the label it reads from the array with the one in the ID, so a
+ *   retried DeleteVolume or a stale ControllerPublish for the old volume finds "no such volume"
+ *   instead of acting on the new one.
  * - muNumber: 0–1023 (1,024 snapshots per P-VOL, D-TI-SPLIT).
  * - groupName: the Thin Image snapshot group of the pair, as produced by names.ts — `cs-…` for a
  *   single snapshot, `cg-…` for a member of a group snapshot. It makes a stale ID distinguishable
  *   when its MU number has since been reused by a newer snapshot of the same volume: the pair at
  *   (pvol, mu) exists but belongs to another group, so the old snapshot is gone.
- * - The longest ID (Thin Image) is 61 bytes, well under the 128 bytes CSI recommends.
+ * - The longest ID (Thin Image) is 61 bytes, a volume ID 55 bytes — well under the 128 bytes CSI
+ *   recommends.
  *
  * Error mapping is the CALLER's job. A parser only says "this is not one of our IDs" by throwing
  * `InvalidIdError`; it cannot know whether the object exists. The CSI layer decides per RPC:
  * an empty ID is INVALID_ARGUMENT (checked before parsing); an ID that does not parse, or parses
- * but names an unconfigured array or a missing LDEV/pair, means "no such object" — NOT_FOUND for
- * ControllerPublish/Unpublish, ValidateVolumeCapabilities, ControllerExpandVolume, NodeGetVolumeStats,
- * CreateVolume's content source, etc.; success for DeleteVolume and DeleteSnapshot (idempotent
- * delete); an empty result for ListSnapshots filtered by ID. csi-sanity sends IDs such as
- * "fake-volume-id" and expects exactly that behaviour.
+ * but names an unconfigured array, a missing LDEV/pair or an LDEV whose label differs from the
+ * ID's, means "no such object" — NOT_FOUND for ControllerPublish/Unpublish,
+ * ValidateVolumeCapabilities, ControllerExpandVolume, NodeGetVolumeStats, CreateVolume's content
+ * source, etc.; success for DeleteVolume and DeleteSnapshot (idempotent delete); an empty result
+ * for ListSnapshots filtered by ID. csi-sanity sends IDs such as "fake-volume-id" and expects
+ * exactly that behaviour.
  */
 import { classifyLabel } from "./names.js";
 import type { OurNameKind } from "./names.js";
@@ -49,6 +56,11 @@ export interface VolumeId {
   readonly kind: "volume";
   readonly storageDeviceId: string;
   readonly ldevId: number;
+  /**
+   * `cv-…`, the LDEV label from names.ts `volumeLabel`. The driver checks it against the label
+   * the array reports, so the ID never acts on a later volume that reused the LDEV number.
+   */
+  readonly label: string;
 }
 
 export interface ThinImageSnapshotId {
@@ -125,11 +137,11 @@ function deviceId(text: string | undefined): string {
   return text;
 }
 
-function groupName(text: string | undefined, kinds: readonly OurNameKind[], what: string): string {
+/** An array-side name (names.ts) of one of `kinds`; throws `Rejected` for anything else. */
+function ourName(text: string | undefined, kinds: readonly OurNameKind[], what: string): string {
   const kind = text === undefined ? undefined : classifyLabel(text);
-  if (text === undefined || kind === undefined || !kinds.includes(kind)) {
-    throw new Rejected(`${what} is not one written by vsp-csi`);
-  }
+  if (text === undefined || kind === undefined) throw new Rejected(`${what} is not one written by vsp-csi`);
+  if (!kinds.includes(kind)) throw new Rejected(`${what} is a ${kind} name`);
   return text;
 }
 
@@ -140,8 +152,13 @@ function parseAny(id: string): CsiId {
   if (parts[0] !== ID_VERSION) throw new Rejected("unknown format version");
   const storageDeviceId = deviceId(parts[1]);
   const tag = parts[2];
-  if (parts.length === 3) {
-    return { kind: "volume", storageDeviceId, ldevId: uint(tag, MAX_LDEV_ID, "LDEV ID") };
+  if (tag === "v" && parts.length === 5) {
+    return {
+      kind: "volume",
+      storageDeviceId,
+      ldevId: uint(parts[3], MAX_LDEV_ID, "LDEV ID"),
+      label: ourName(parts[4], ["volume"], "volume label"),
+    };
   }
   if (tag === "ti" && parts.length === 6) {
     return {
@@ -149,7 +166,7 @@ function parseAny(id: string): CsiId {
       storageDeviceId,
       pvolLdevId: uint(parts[3], MAX_LDEV_ID, "P-VOL LDEV ID"),
       muNumber: uint(parts[4], MAX_MU_NUMBER, "MU number"),
-      snapshotGroupName: groupName(parts[5], ["snapshot", "group-snapshot"], "snapshot group name"),
+      snapshotGroupName: ourName(parts[5], ["snapshot", "group-snapshot"], "snapshot group name"),
     };
   }
   if (tag === "si" && parts.length === 5) {
@@ -157,14 +174,14 @@ function parseAny(id: string): CsiId {
       kind: "si-snapshot",
       storageDeviceId,
       svolLdevId: uint(parts[3], MAX_LDEV_ID, "S-VOL LDEV ID"),
-      copyGroupName: groupName(parts[4], ["shadow-image"], "copy group name"),
+      copyGroupName: ourName(parts[4], ["shadow-image"], "copy group name"),
     };
   }
   if (tag === "grp" && parts.length === 4) {
     return {
       kind: "group-snapshot",
       storageDeviceId,
-      snapshotGroupName: groupName(parts[3], ["group-snapshot"], "snapshot group name"),
+      snapshotGroupName: ourName(parts[3], ["group-snapshot"], "snapshot group name"),
     };
   }
   throw new Rejected("unknown layout");
@@ -230,7 +247,7 @@ export function formatCsiId(id: CsiId): string {
 function fields(id: CsiId): unknown[] {
   switch (id.kind) {
     case "volume":
-      return [id.kind, id.storageDeviceId, id.ldevId];
+      return [id.kind, id.storageDeviceId, id.ldevId, id.label];
     case "ti-snapshot":
       return [id.kind, id.storageDeviceId, id.pvolLdevId, id.muNumber, id.snapshotGroupName];
     case "si-snapshot":
@@ -244,7 +261,7 @@ function render(id: CsiId): string {
   const head = `${ID_VERSION}.${id.storageDeviceId}`;
   switch (id.kind) {
     case "volume":
-      return `${head}.${String(id.ldevId)}`;
+      return `${head}.v.${String(id.ldevId)}.${id.label}`;
     case "ti-snapshot":
       return `${head}.ti.${String(id.pvolLdevId)}.${String(id.muNumber)}.${id.snapshotGroupName}`;
     case "si-snapshot":
@@ -254,9 +271,14 @@ function render(id: CsiId): string {
   }
 }
 
-/** `1.<storageDeviceId>.<ldevId>` */
+/** `1.<storageDeviceId>.v.<ldevId>.<label>` */
 export function formatVolumeId(id: Omit<VolumeId, "kind">): string {
-  return formatCsiId({ kind: "volume", storageDeviceId: id.storageDeviceId, ldevId: id.ldevId });
+  return formatCsiId({
+    kind: "volume",
+    storageDeviceId: id.storageDeviceId,
+    ldevId: id.ldevId,
+    label: id.label,
+  });
 }
 
 /** `1.<sid>.ti.<pvol>.<mu>.<group>` or `1.<sid>.si.<svol>.<copyGroup>` */
