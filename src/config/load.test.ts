@@ -95,6 +95,7 @@ describe("defaults", () => {
           defaultPoolId: 0,
           targetPorts: ["CL1-A", "CL2-A"],
           transport: "fc",
+          ldevRange: { start: 0, end: 65279 },
         },
       ],
       defaultArray: "vsp1",

@@ -40,6 +40,8 @@ export interface ArrayConfig {
   readonly snapshotPoolId?: number;
   readonly targetPorts: readonly string[];
   readonly transport: Transport;
+  /** LDEV ids the driver creates volumes in (inclusive). */
+  readonly ldevRange: { readonly start: number; readonly end: number };
 }
 
 type SourceOf = (path: readonly PathSegment[]) => Source;

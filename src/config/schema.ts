@@ -185,6 +185,15 @@ const arraySchema = z.strictObject({
   ),
   /** How hosts attach: "fc", "iscsi", or "sim" (loop device over the simulator's LDEV file). No default: it must match the ports. */
   transport: z.enum(TRANSPORTS),
+  /**
+   * LDEV ids the driver creates volumes in (inclusive). The driver places each volume at an id
+   * derived from its name inside this range, and may adopt an empty, unlabelled, unmapped LDEV it
+   * finds there after a crash: give the driver a range of its own on a shared array.
+   */
+  ldevRange: z
+    .strictObject({ start: int(0, 65279), end: int(0, 65279) })
+    .refine((r) => r.start <= r.end, "start must not be above end")
+    .default({ start: 0, end: 65279 }),
 });
 
 /** Controller-only settings. */

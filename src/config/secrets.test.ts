@@ -135,6 +135,7 @@ describe("redactedConfig", () => {
       defaultPoolId: 0,
       targetPorts: ["CL1-A"],
       transport: "fc" as const,
+      ldevRange: { start: 0, end: 65279 },
     };
     const shown = redactedConfig({
       driverName: "d",
