@@ -225,6 +225,31 @@ export const SSB = {
   LUN_OUT_OF_RANGE: ["B957", "4188"],
   CAPACITY_INVALID: ["2E11", "8500"],
   JOB_FAULT: ["2E31", "9999"],
+  // sim: host attachment refusals the reference names no code for (resources/hosts/); B956 = host
+  // group, B957 = host WWN / iSCSI name / CHAP, B958 = LU path, after the documented neighbours.
+  HOST_GROUP_NUMBER_IN_USE: ["B956", "3180"],
+  HOST_GROUP_NAME_IN_USE: ["B956", "3181"],
+  HOST_GROUP_0_UNDELETABLE: ["B956", "3182"],
+  TARGET_ISCSI_NAME_IN_USE: ["B956", "3183"],
+  HOST_WWN_IN_USE: ["B957", "4185"],
+  HOST_ISCSI_NAME_IN_USE: ["B957", "4186"],
+  MAX_ISCSI_NAMES_EXCEEDED: ["B957", "4187"],
+  CHAP_USER_IN_USE: ["B957", "4190"],
+  LU_PATH_LDEV_UNDEFINED: ["B958", "0109"],
+  // sim: ShadowImage pair-create refusals (resources/shadow-image/), no code in the reference;
+  // 2E10 = pair configuration, beside the documented 2E10 pair codes.
+  SI_LDEV_UNDEFINED: ["2E10", "8300"],
+  SI_CAPACITY_MISMATCH: ["2E10", "8301"],
+  SI_GROUP_EXISTS: ["2E10", "9710"],
+  SI_GROUP_NOT_FOUND: ["2E10", "9711"],
+  SI_PAIR_NAME_IN_USE: ["2E10", "9712"],
+  SI_CTG_CONFLICT: ["2E10", "9713"],
+  SI_FORCE_COPY_REQUIRED: ["2E10", "9714"],
+  // sim: Thin Image pair-create refusals (resources/thin-image/), no code in the reference; 2E10
+  // as above. A pair whose CTG mode differs from its snapshot group's; a capacity-saving P-VOL
+  // without isDataReductionForceCopy (§5 "required true").
+  TI_GROUP_MODE_MISMATCH: ["2E10", "9720"],
+  TI_FORCE_COPY_REQUIRED: ["2E10", "9721"],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type SsbName = keyof typeof SSB;

@@ -36,8 +36,26 @@ export interface LdevState {
   naaId: string;
   /** Set on Thin Image S-VOLs: the pool of the pair's snapshot data. */
   snapshotPoolId?: number;
-  qos?: Partial<Record<"upperIops" | "upperTransferRate" | "lowerIops" | "lowerTransferRate", number>>;
+  qos?: Partial<Record<QosKey, number>>;
+  /** Capacity saving: inline or post-process (only meaningful when dataReductionMode is not disabled). */
+  dataReductionProcessMode?: "inline" | "post_process";
+  /** A data-reduction shared volume (attribute DRS). */
+  isDataReductionSharedVolumeEnabled?: boolean;
+  /** Given at creation; GET answers 0 / an id-derived blade when absent. */
+  clprId?: number;
+  mpBladeId?: number;
 }
+
+/** The set-qos keys (one per call). */
+export type QosKey =
+  | "upperIops"
+  | "upperTransferRate"
+  | "lowerIops"
+  | "lowerTransferRate"
+  | "responsePriority"
+  | "upperAlertAllowableTime"
+  | "lowerAlertAllowableTime"
+  | "responseAlertAllowableTime";
 
 export type TiStatus = "COPY" | "PAIR" | "PSUS" | "PSUP" | "RCPY" | "PSUE" | "PFUL" | "PFUS" | "SMPP";
 
@@ -62,13 +80,20 @@ export interface TiPairState {
   clonesAutomation: boolean;
   copySpeed: "slower" | "medium" | "faster";
   status: TiStatus;
+  /**
+   * The next status the array moves the pair to on its own. From COPY, `to` also says what follows
+   * the copy: PAIR (plain), PSUS (autoSplit: the image is taken then), PSUP (clonesAutomation).
+   */
   pending?: PendingTransition<TiStatus>;
-  /** Status to report after a restore with autoSplit, or after a transient state ends. */
+  /** When the point-in-time image was taken (`YYYY-MM-DDThh:mm:ss`, UTC). */
   splitTime?: string;
+  /** Kept for old state files; GET computes it from the S-VOL file (see svolMtimeMs). */
   isWrittenInSvol: boolean;
   /** Whether a point-in-time image has been stored (at split) for this pair. */
   hasSnapshotData: boolean;
   createdTime: string;
+  /** mtime (ms) of the S-VOL file right after the array last wrote the image into it. */
+  svolMtimeMs?: number;
 }
 
 export interface SnapshotGroupState {
@@ -100,6 +125,11 @@ export interface SiPairState {
   /** What the GUI would show while copying: initial copy, resync or restore. */
   copyKind?: "initial" | "resync" | "restore";
   pending?: PendingTransition<"PAIR" | "PSUS">;
+  /**
+   * When `pending` fires, the P-VOL's data is first copied onto the S-VOL (end of an initial copy or
+   * resync). Absent when the data was already placed (split during COPY, restore).
+   */
+  copyOnArrival?: boolean;
   consistencyGroupId?: number;
   createdTime: string;
 }
@@ -121,6 +151,8 @@ export interface HostGroupState {
   /** iSCSI targets only: the target IQN. */
   iscsiName?: string;
   authenticationMode?: "NONE" | "CHAP" | "BOTH";
+  /** iSCSI targets only: CHAP direction, S = one-way, D = mutual (absent = S). */
+  iscsiTargetDirection?: "S" | "D";
   chapUsers?: { chapUserName: string; wayOfChapUser: "INI" | "TAR"; chapSecret?: string }[];
 }
 
