@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 /**
  * vsp-csi: one executable, sub-commands per role.
- *   simulator   the embedded VSP REST API (this release)
- *   controller | node | all   the CSI driver (see README)
+ *   controller | node | all   the CSI driver
+ *   simulator                 the embedded VSP REST API
  */
+import { runDriverCommand } from "./cli/driver-command.js";
 import { SIMULATOR_USAGE, runSimulatorCommand } from "./cli/simulator-command.js";
 import { UsageError } from "./cli/usage-error.js";
+import { ConfigError } from "./config/index.js";
 
 const USAGE = `Usage: vsp-csi <command> [options]
 
 Commands:
-  simulator    run the embedded VSP Configuration Manager REST API simulator
+  controller   the CSI controller plugin (Identity + Controller services)
+  node         the CSI node plugin (Identity + Node services)
+  all          both in one process; add --embedded-simulator to run against a simulated array
+  simulator    the embedded VSP Configuration Manager REST API simulator
 
-Run "vsp-csi <command> --help" for a command's options.`;
+Driver options (also from a config file, --config, and VSP_CSI_* variables):
+  --config <file>  --endpoint unix:///path|tcp://host:port  --driver-name <name>
+  --node-id <name>  --log-level <level>  --set <key.path>=<value>
+
+Run "vsp-csi simulator --help" for the simulator's options.`;
 
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -46,6 +55,22 @@ async function main(argv: string[]): Promise<number> {
       await running.close();
       return 0;
     }
+    case "controller":
+    case "node":
+    case "all": {
+      const driver = await runDriverCommand(command, rest);
+      if (driver.simulator) {
+        const socket = driver.server.address;
+        console.error(`vsp-csi ${command}: CSI endpoint ${socket}`);
+        console.error(
+          `  simulated VSP at ${driver.simulator.url}/ConfigurationManager/v1 (data in .vsp-sim)`,
+        );
+        console.error(`  try: csi-sanity --csi.endpoint ${socket} --csi.testvolumesize 1073741824`);
+      }
+      await waitForSignal();
+      await driver.stop();
+      return 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -56,7 +81,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
+    if (err instanceof ConfigError) {
+      console.error(`vsp-csi: ${err.message}`);
+      process.exitCode = 2;
+    } else if (err instanceof UsageError) {
       console.error(`vsp-csi: ${err.message}\n\n${USAGE}`);
       process.exitCode = 2;
     } else {

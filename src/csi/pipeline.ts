@@ -77,22 +77,27 @@ export function unary<Req, Res>(
     const ctx: CallContext = { requestId, method, log };
     const started = performance.now();
     log[quiet ? "trace" : "debug"]({ request: withoutSecrets(call.request) }, "call");
-    store
-      .run(ctx, () => handler(call.request, ctx))
-      .then(
-        (response) => {
-          const ms = Math.round(performance.now() - started);
-          if (ms > SLOW_CALL_MS) log.warn({ ms }, "slow call");
-          log[quiet ? "trace" : "info"]({ ms }, "ok");
-          callback(null, response);
-        },
-        (err: unknown) => {
-          const ms = Math.round(performance.now() - started);
-          const failure = toGrpcFailure(err, requestId);
-          const level = failure.code === status.INTERNAL ? "error" : "warn";
-          log[level]({ ms, code: failure.code, err }, failure.details);
-          callback({ code: failure.code, details: failure.details }, null);
-        },
-      );
+    // Validation may throw before the handler's first await: map that like any other failure.
+    let result: Promise<Res>;
+    try {
+      result = store.run(ctx, () => handler(call.request, ctx));
+    } catch (err) {
+      result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    result.then(
+      (response) => {
+        const ms = Math.round(performance.now() - started);
+        if (ms > SLOW_CALL_MS) log.warn({ ms }, "slow call");
+        log[quiet ? "trace" : "info"]({ ms }, "ok");
+        callback(null, response);
+      },
+      (err: unknown) => {
+        const ms = Math.round(performance.now() - started);
+        const failure = toGrpcFailure(err, requestId);
+        const level = failure.code === status.INTERNAL ? "error" : "warn";
+        log[level]({ ms, code: failure.code, err }, failure.details);
+        callback({ code: failure.code, details: failure.details }, null);
+      },
+    );
   };
 }

@@ -72,3 +72,8 @@ export class NotImplementedError extends DriverError {
 export class OperationTimeoutError extends DriverError {
   readonly kind = "DeadlineExceeded";
 }
+
+/** A paging token this driver did not hand out (ListVolumes/ListSnapshots): ABORTED per the spec. */
+export class StaleTokenError extends DriverError {
+  readonly kind = "Aborted";
+}

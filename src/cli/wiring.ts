@@ -1,0 +1,103 @@
+/**
+ * Composition root: configuration in, CSI services out. The only place that knows every layer.
+ */
+import { VspClient } from "../array/client.js";
+import type { Config } from "../config/index.js";
+import { identityService } from "../csi/identity.js";
+import { controllerService } from "../csi/controller.js";
+import { nodeService } from "../csi/node.js";
+import type { CsiServices } from "../csi/server.js";
+import { ArrayRegistry } from "../driver/arrays.js";
+import type { ManagedArray } from "../driver/arrays.js";
+import { onArray } from "../driver/array-errors.js";
+import { formatNodeId } from "../driver/node-id.js";
+import { parseVolumeParameters } from "../driver/parameters.js";
+import { PublishService } from "../driver/publish.js";
+import { VolumeService } from "../driver/volumes.js";
+import type { Logger } from "../logging.js";
+import { nodeIdentity } from "../node/initiators.js";
+import type { NodeTransport } from "../node/initiators.js";
+
+const PROBE_CACHE_MS = 5_000;
+const MIB = 1024n * 1024n;
+
+export interface Driver {
+  services: CsiServices;
+  close(): Promise<void>;
+}
+
+function clientsFor(config: Config, logger: Logger): ManagedArray[] {
+  return config.arrays.map((a) => ({
+    config: a,
+    client: new VspClient({
+      baseUrl: a.url,
+      storageDeviceId: a.storageDeviceId,
+      username: a.credentials.username,
+      password: a.credentials.password,
+      urlStyle: a.urlStyle,
+      tls: { ...(a.caBundle ? { caBundle: a.caBundle.pem } : {}), insecureSkipVerify: a.insecureSkipVerify },
+      logger,
+    }),
+  }));
+}
+
+/** Readiness: every array answers, checked at most every few seconds (kubelet probes often). */
+function arrayProbe(registry: ArrayRegistry): () => Promise<boolean> {
+  let checkedAt = 0;
+  let ready = false;
+  return async () => {
+    if (Date.now() - checkedAt < PROBE_CACHE_MS) return ready;
+    ready = (await Promise.allSettled(registry.all().map((a) => a.client.storage.get()))).every(
+      (r) => r.status === "fulfilled",
+    );
+    checkedAt = Date.now();
+    return ready;
+  };
+}
+
+function nodeTransport(config: Config): NodeTransport {
+  return config.node.transport ?? config.arrays[0]?.transport ?? "fc";
+}
+
+export async function buildDriver(config: Config, logger: Logger): Promise<Driver> {
+  const controller = config.mode !== "node";
+  const node = config.mode !== "controller";
+  const registry = new ArrayRegistry(controller ? clientsFor(config, logger) : [], config.defaultArray);
+  const volumes = new VolumeService(registry, config.driverName);
+  const publish = new PublishService(volumes);
+  const services: CsiServices = {
+    identity: identityService({
+      driverName: config.driverName,
+      version: config.driverVersion,
+      controller,
+      groupController: false,
+      topology: false,
+      probe: controller ? arrayProbe(registry) : () => Promise.resolve(true),
+      logger,
+    }),
+  };
+  if (controller) {
+    services.controller = controllerService({
+      volumes,
+      publish,
+      logger,
+      capacity: async (parameters) => {
+        const p = parseVolumeParameters(parameters);
+        const array = registry.forParameters(p.array);
+        const pool = await onArray("reading the pool", () =>
+          array.client.pools.get(p.pool ?? array.config.defaultPoolId),
+        );
+        return BigInt(pool.availableVolumeCapacity ?? 0) * MIB;
+      },
+    });
+  }
+  if (node) {
+    const identity = await nodeIdentity(config.nodeId, nodeTransport(config), config.node.hostRoot);
+    services.node = nodeService({
+      nodeId: formatNodeId(identity),
+      maxVolumesPerNode: config.node.maxVolumesPerNode,
+      logger,
+    });
+  }
+  return { services, close: () => registry.close() };
+}

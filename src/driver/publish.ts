@@ -1,0 +1,258 @@
+/**
+ * ControllerPublish/Unpublish: a host group (FC, and the sim transport) or iSCSI target per node on
+ * each configured target port, the node's initiators registered in it, and an LU path from it to
+ * the volume. Every step looks before it acts, so a retry after a crash at any point converges:
+ * an existing group is reused and completed, an existing path is kept.
+ *
+ * The publish context tells the node exactly which device to accept: the volume's NAA id (the host
+ * sees WWID "3" + naa), the LUN per port, and the target WWNs or iSCSI portals.
+ */
+import type { HostGroupRef, LunRef } from "../array/resources/ids.js";
+import type { Ldev, Port } from "../array/types.js";
+import { VspError, VspNotFoundError } from "../array/errors.js";
+import { onArray } from "./array-errors.js";
+import type { ManagedArray } from "./arrays.js";
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "./errors.js";
+import type { NodeIdentity } from "./node-id.js";
+import { formatNodeId, hostGroupNameFor, nodeNameFromHostGroup, parseNodeId } from "./node-id.js";
+import type { Volume, VolumeService } from "./volumes.js";
+
+/** Host mode options Cinder sets: 91 = disable I/O wait for OpenStack-style hosts; 83 = report full portal list. */
+const HOST_MODE_OPTIONS = { fc: [91], iscsi: [83, 91] } as const;
+
+export interface PublishInput {
+  volumeId: string;
+  nodeId: string;
+  readonly: boolean;
+  /** Whether the access mode lets only one node write (SINGLE_NODE_*): another node's path is a conflict. */
+  singleNode: boolean;
+}
+
+export class PublishService {
+  /** Node ids learnt from publishes, by host group name: rebuilds published_node_ids quickly. */
+  private readonly nodeIds = new Map<string, string>();
+  /** readonly flag of each (volume, node) publication, to refuse an incompatible re-publish. */
+  private readonly readonlyFlags = new Map<string, boolean>();
+  private readonly portCache = new Map<string, Port>();
+
+  constructor(private readonly volumes: VolumeService) {}
+
+  async publish(input: PublishInput): Promise<Record<string, string>> {
+    const volume = await this.volumes.get(input.volumeId);
+    const node = this.knownNode(input.nodeId, volume.array);
+    const groupName = hostGroupNameFor(node.nodeName);
+    const publication = `${input.volumeId}|${input.nodeId}`;
+    const previous = this.readonlyFlags.get(publication);
+    if (previous !== undefined && previous !== input.readonly) {
+      throw new AlreadyExistsError(
+        `volume is already published to this node with readonly=${String(previous)}`,
+      );
+    }
+    if (input.singleNode) this.refuseOtherNodes(volume.ldev, groupName);
+
+    const ports = volume.array.config.targetPorts;
+    const groups: HostGroupRef[] = [];
+    for (const portId of ports)
+      groups.push(await this.ensureHostGroup(volume.array, portId, groupName, node));
+    const luns = await this.ensurePaths(volume, groups, groupName);
+    this.nodeIds.set(groupName, input.nodeId);
+    this.readonlyFlags.set(publication, input.readonly);
+    const ldev = await onArray("reading the mapped volume", () =>
+      volume.array.client.ldevs.get(volume.ldev.ldevId),
+    );
+    return this.context(volume, ldev?.naaId ?? "", luns, input.readonly);
+  }
+
+  /** Removes the volume's paths to the node (all nodes when nodeId is empty); idempotent. */
+  async unpublish(volumeId: string, nodeId: string): Promise<void> {
+    // A volume that is gone is unpublished everywhere: the spec asks for OK, not NOT_FOUND.
+    const volume = await this.volumes.find(volumeId);
+    if (!volume) return;
+    const node = nodeId === "" ? undefined : parseNodeId(nodeId);
+    if (nodeId !== "" && !node) return; // a node we never could have published to
+    const groupName = node ? hostGroupNameFor(node.nodeName) : undefined;
+    for (const path of volume.ldev.ports ?? []) {
+      if (groupName !== undefined && path.hostGroupName !== groupName) continue;
+      if (groupName === undefined && !(path.hostGroupName ?? "").startsWith("k8s-")) continue;
+      const ref: LunRef = { portId: path.portId, hostGroupNumber: path.hostGroupNumber, lun: path.lun };
+      try {
+        await onArray("removing an LU path", () => volume.array.client.luns.delete(ref));
+      } catch (err) {
+        if (!(err instanceof VspNotFoundError)) throw err;
+      }
+    }
+    for (const key of this.readonlyFlags.keys()) {
+      if (key.startsWith(`${volumeId}|`) && (nodeId === "" || key === `${volumeId}|${nodeId}`)) {
+        this.readonlyFlags.delete(key);
+      }
+    }
+  }
+
+  /** Node ids the volume is published to, from its LU paths. */
+  async publishedNodes(volume: Volume): Promise<string[]> {
+    const names = new Set(
+      (volume.ldev.ports ?? []).map((p) => p.hostGroupName ?? "").filter((n) => n.startsWith("k8s-")),
+    );
+    const ids: string[] = [];
+    for (const name of names) {
+      const id = this.nodeIds.get(name) ?? (await this.rebuildNodeId(volume, name));
+      if (id !== undefined) ids.push(id);
+    }
+    return ids.sort();
+  }
+
+  /** A node id must name initiators this array's transport can use; otherwise the node is unknown. */
+  private knownNode(nodeId: string, array: ManagedArray): NodeIdentity {
+    const node = parseNodeId(nodeId);
+    const transport = array.config.transport;
+    const usable = node && (transport === "iscsi" ? node.iqn !== undefined : node.wwpns.length > 0);
+    if (!node || !usable) {
+      throw new NotFoundError(`node ${nodeId} is not known: its id names no ${transport} initiators`);
+    }
+    return node;
+  }
+
+  private refuseOtherNodes(ldev: Ldev, groupName: string): void {
+    const others = (ldev.ports ?? []).filter(
+      (p) => (p.hostGroupName ?? "").startsWith("k8s-") && p.hostGroupName !== groupName,
+    );
+    if (others.length > 0) {
+      const names = [...new Set(others.map((p) => p.hostGroupName))].join(", ");
+      throw new FailedPreconditionError(
+        `volume is published to another node (${names}) and its access mode allows one`,
+      );
+    }
+  }
+
+  private async ensureHostGroup(
+    array: ManagedArray,
+    portId: string,
+    name: string,
+    node: NodeIdentity,
+  ): Promise<HostGroupRef> {
+    const { client, transport } = { client: array.client, transport: array.config.transport };
+    const groups = await onArray("listing host groups", () => client.hostGroups.listByPort(portId));
+    const found = groups.find((g) => g.hostGroupName === name);
+    let ref: HostGroupRef;
+    if (found) {
+      ref = { portId, hostGroupNumber: found.hostGroupNumber };
+    } else {
+      const hostModeOptions = [...(transport === "iscsi" ? HOST_MODE_OPTIONS.iscsi : HOST_MODE_OPTIONS.fc)];
+      ref = await onArray("creating the host group", () =>
+        client.hostGroups.create({ portId, hostGroupName: name, hostMode: "LINUX/IRIX", hostModeOptions }),
+      );
+    }
+    if (transport === "iscsi") {
+      const iqn = node.iqn ?? "";
+      const have = found ? await onArray("listing initiators", () => client.hostIscsis.list(ref)) : [];
+      if (!have.some((h) => h.iscsiName === iqn))
+        await onArray("registering the initiator", () => client.hostIscsis.add(ref, iqn));
+    } else {
+      const have = found ? await onArray("listing initiators", () => client.hostWwns.list(ref)) : [];
+      for (const wwpn of node.wwpns) {
+        if (!have.some((h) => h.hostWwn.toLowerCase() === wwpn)) {
+          await onArray("registering an initiator", () => client.hostWwns.add(ref, wwpn));
+        }
+      }
+    }
+    return ref;
+  }
+
+  /** LU paths from every group to the volume, the same LUN on each port where the array allows. */
+  private async ensurePaths(volume: Volume, groups: HostGroupRef[], groupName: string): Promise<LunRef[]> {
+    const { client } = volume.array;
+    const ldevId = volume.ldev.ldevId;
+    const existing = (volume.ldev.ports ?? []).filter((p) => p.hostGroupName === groupName);
+    const luns: LunRef[] = existing.map((p) => ({
+      portId: p.portId,
+      hostGroupNumber: p.hostGroupNumber,
+      lun: p.lun,
+    }));
+    for (const group of groups) {
+      if (luns.some((l) => l.portId === group.portId)) continue;
+      const sameLun = luns[0]?.lun;
+      try {
+        const created = await onArray("creating an LU path", () =>
+          client.luns.create({
+            portId: group.portId,
+            hostGroupNumber: group.hostGroupNumber,
+            ldevId,
+            ...(sameLun === undefined ? {} : { lun: sameLun }),
+          }),
+        );
+        luns.push(...created);
+      } catch (err) {
+        if (err instanceof VspError && err.is("ANOTHER_LDEV_AT_LUN")) {
+          // That LUN is taken on this port: any LUN will do, the context lists LUNs per port.
+          luns.push(
+            ...(await onArray("creating an LU path", () =>
+              client.luns.create({ portId: group.portId, hostGroupNumber: group.hostGroupNumber, ldevId }),
+            )),
+          );
+        } else if (!(err instanceof VspError && err.is("LU_PATH_ALREADY_DEFINED"))) {
+          throw err;
+        }
+      }
+    }
+    return luns;
+  }
+
+  private async context(
+    volume: Volume,
+    naaId: string,
+    luns: LunRef[],
+    readonly: boolean,
+  ): Promise<Record<string, string>> {
+    const { config } = volume.array;
+    const ports = await Promise.all(luns.map((l) => this.port(volume.array, l.portId)));
+    const context: Record<string, string> = {
+      transport: config.transport,
+      naa: naaId,
+      luns: luns.map((l) => `${l.portId}:${l.lun}`).join(","),
+      readonly: String(readonly),
+      storageDeviceId: config.storageDeviceId,
+      ldevId: String(volume.ldev.ldevId),
+    };
+    if (config.transport === "iscsi") {
+      context.portals = ports.map((p) => `${p.portId}:${p.ipv4Address ?? ""}:${p.tcpPort ?? 3260}`).join(",");
+    } else {
+      context.targetWwns = ports.map((p) => `${p.portId}:${p.wwn ?? ""}`).join(",");
+    }
+    return context;
+  }
+
+  private async port(array: ManagedArray, portId: string): Promise<Port> {
+    const cacheKey = `${array.config.storageDeviceId}:${portId}`;
+    const cached = this.portCache.get(cacheKey);
+    if (cached) return cached;
+    const port = await onArray("reading the target port", () => array.client.ports.get(portId));
+    this.portCache.set(cacheKey, port);
+    return port;
+  }
+
+  /** After a restart: the node name from the group name, its initiators from the group. */
+  private async rebuildNodeId(volume: Volume, groupName: string): Promise<string | undefined> {
+    const nodeName = nodeNameFromHostGroup(groupName);
+    const path = (volume.ldev.ports ?? []).find((p) => p.hostGroupName === groupName);
+    if (nodeName === undefined || !path) return undefined;
+    const ref = { portId: path.portId, hostGroupNumber: path.hostGroupNumber };
+    const { client, transport } = { client: volume.array.client, transport: volume.array.config.transport };
+    const node: NodeIdentity =
+      transport === "iscsi"
+        ? { nodeName, wwpns: [], ...(await this.firstIqn(client, ref)) }
+        : {
+            nodeName,
+            wwpns: (await onArray("listing initiators", () => client.hostWwns.list(ref))).map((w) =>
+              w.hostWwn.toLowerCase(),
+            ),
+          };
+    const id = formatNodeId(node);
+    this.nodeIds.set(groupName, id);
+    return id;
+  }
+
+  private async firstIqn(client: ManagedArray["client"], ref: HostGroupRef): Promise<{ iqn?: string }> {
+    const iqn = (await onArray("listing initiators", () => client.hostIscsis.list(ref)))[0]?.iscsiName;
+    return iqn === undefined ? {} : { iqn };
+  }
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+
+import { mountsAt, parseMountInfo } from "./mounts.js";
+
+describe("mountinfo", () => {
+  it("parses entries, with octal escapes in paths", () => {
+    const text = [
+      "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
+      "99 22 7:3 / /var/lib/kubelet/pods/a\\040b/volumes rw,relatime shared:40 - xfs /dev/loop3 rw,attr2",
+    ].join("\n");
+    expect(parseMountInfo(text)).toEqual([
+      { root: "/", mountPoint: "/", options: "rw,relatime", fsType: "ext4", source: "/dev/sda1" },
+      {
+        root: "/",
+        mountPoint: "/var/lib/kubelet/pods/a b/volumes",
+        options: "rw,relatime",
+        fsType: "xfs",
+        source: "/dev/loop3",
+      },
+    ]);
+  });
+
+  it("finds the root filesystem mounted at / on this machine", async () => {
+    expect((await mountsAt("/")).length).toBeGreaterThan(0);
+    expect(await mountsAt("/definitely/not/a/mount/point")).toEqual([]);
+  });
+});
