@@ -2,6 +2,7 @@
  * Benchmarks: `npm run bench` prints figures (not pass/fail). Each bench is a function returning
  * numbers; this runner prints them as a table and as one JSON line for notes and comparisons.
  */
+import { benchController } from "./controller.js";
 import { benchThinCopy } from "./thin-copy.js";
 
 const MIB = 1024 * 1024;
@@ -19,3 +20,10 @@ console.log(
   `  naive copy: ${mib(copy.fullCopyAllocatedBytes)} allocated in the copy, ${copy.fullCopyMs.toFixed(1)} ms`,
 );
 console.log(JSON.stringify({ bench: "thin-copy", ...copy }));
+
+const ctl = await benchController();
+console.log(`CreateVolume over gRPC against the instant simulator (n=${ctl.createVolumeMs.n})`);
+console.log(`  p50 ${ctl.createVolumeMs.p50.toFixed(1)} ms, p95 ${ctl.createVolumeMs.p95.toFixed(1)} ms`);
+console.log("REST calls per operation (simulator request log; the session login is amortised)");
+for (const [op, count] of Object.entries(ctl.restCalls)) console.log(`  ${op}: ${count}`);
+console.log(JSON.stringify({ bench: "controller", ...ctl }));

@@ -72,7 +72,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       return withLocks([`name:${name}`], async () => {
         const volume = await volumes.create({ name, range: req.capacity_range, parameters });
         // VolumeAttributesClass settings at creation: applied like a ModifyVolume (idempotent).
-        await volumes.modify(volume.volumeId, mutable);
+        if (Object.keys(mutable).length > 0) await volumes.modify(volume.volumeId, mutable);
         return { volume: toCsiVolume(volume) };
       });
     }),

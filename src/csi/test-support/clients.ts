@@ -37,16 +37,16 @@ export function csiClients(address: string) {
   const creds = credentials.createInsecure();
   // grpc-go clients (csi-sanity, sidecars) send :authority "localhost" on unix sockets; do the same.
   const options = { "grpc.default_authority": "localhost" };
-  return {
+  const clients = {
     identity: new csi.Identity(address, creds, options),
     controller: new csi.Controller(address, creds, options),
     groupController: new csi.GroupController(address, creds, options),
     node: new csi.Node(address, creds, options),
-    close() {
-      this.identity.close();
-      this.controller.close();
-      this.groupController.close();
-      this.node.close();
+  };
+  return {
+    ...clients,
+    close: () => {
+      for (const client of Object.values(clients)) client.close();
     },
   };
 }
