@@ -99,6 +99,9 @@ function isSyncRejection(err: unknown): err is ApiError {
 
 async function runChange(sim: SimCore, c: Context, route: RouteDef): Promise<Response> {
   const session = bearerSession(sim, c);
+  // The body has arrived before any hold: a held request that is later processed must not depend
+  // on a client connection that may be gone by then (that is the point of holding it).
+  const body = await readJson(c);
   if (!(await sim.faults.admitChange())) {
     // A dropped request never reached the storage system: the client sees the connection fail.
     throw new ApiError({ ...serverBusy().init, message: "The request was dropped (injected fault)." });
@@ -107,7 +110,6 @@ async function runChange(sim: SimCore, c: Context, route: RouteDef): Promise<Res
   if (sim.sessions.lockedByOther(session.sessionId) && !route.path.includes("resource-group-service")) {
     throw resourceLocked(`held by session ${sim.sessions.lockHolder}`);
   }
-  const body = await readJson(c);
   const ctx = requestContext(sim, c, session, body);
   const requestUrl = new URL(c.req.url).pathname;
   const injected = sim.faults.takeJobFailure(requestUrl);
