@@ -42,6 +42,9 @@ export const SSB_CODES = {
   HOST_GROUP_HAS_LUNS: ["B956", "31D7"],
   NO_FREE_HOST_GROUP_NUMBER: ["B956", "31D9"],
   LUN_OUT_OF_RANGE: ["B957", "4188"],
+  HOST_GROUP_NAME_IN_USE: ["B956", "3181"],
+  HOST_WWN_IN_USE: ["B957", "4185"],
+  HOST_ISCSI_NAME_IN_USE: ["B957", "4186"],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type SsbName = keyof typeof SSB_CODES;
@@ -87,6 +90,9 @@ const NO_RETRY_SSBS = new Set(
       "HOST_GROUP_HAS_LUNS",
       "NO_FREE_HOST_GROUP_NUMBER",
       "LUN_OUT_OF_RANGE",
+      "HOST_GROUP_NAME_IN_USE",
+      "HOST_WWN_IN_USE",
+      "HOST_ISCSI_NAME_IN_USE",
     ] as const satisfies readonly SsbName[]
   ).map((name) => codeKey(SSB_CODES[name])),
 );

@@ -12,13 +12,11 @@ import type { Ldev, Port } from "../array/types.js";
 import { VspError, VspNotFoundError } from "../array/errors.js";
 import { onArray } from "./array-errors.js";
 import type { ManagedArray } from "./arrays.js";
+import { HostGroupManager } from "./host-groups.js";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "./errors.js";
 import type { NodeIdentity } from "./node-id.js";
 import { formatNodeId, hostGroupNameFor, nodeNameFromHostGroup, parseNodeId } from "./node-id.js";
 import type { Volume, VolumeService } from "./volumes.js";
-
-/** Host mode options Cinder sets: 91 = disable I/O wait for OpenStack-style hosts; 83 = report full portal list. */
-const HOST_MODE_OPTIONS = { fc: [91], iscsi: [83, 91] } as const;
 
 export interface PublishInput {
   volumeId: string;
@@ -34,6 +32,7 @@ export class PublishService {
   /** readonly flag of each (volume, node) publication, to refuse an incompatible re-publish. */
   private readonly readonlyFlags = new Map<string, boolean>();
   private readonly portCache = new Map<string, Port>();
+  private readonly hostGroups = new HostGroupManager();
 
   constructor(private readonly volumes: VolumeService) {}
 
@@ -53,7 +52,7 @@ export class PublishService {
     const ports = volume.array.config.targetPorts;
     const groups: HostGroupRef[] = [];
     for (const portId of ports)
-      groups.push(await this.ensureHostGroup(volume.array, portId, groupName, node));
+      groups.push(await this.hostGroups.ensure(volume.array, portId, groupName, node));
     const luns = await this.ensurePaths(volume, groups, groupName);
     this.nodeIds.set(groupName, input.nodeId);
     this.readonlyFlags.set(publication, input.readonly);
@@ -122,40 +121,6 @@ export class PublishService {
         `volume is published to another node (${names}) and its access mode allows one`,
       );
     }
-  }
-
-  private async ensureHostGroup(
-    array: ManagedArray,
-    portId: string,
-    name: string,
-    node: NodeIdentity,
-  ): Promise<HostGroupRef> {
-    const { client, transport } = { client: array.client, transport: array.config.transport };
-    const groups = await onArray("listing host groups", () => client.hostGroups.listByPort(portId));
-    const found = groups.find((g) => g.hostGroupName === name);
-    let ref: HostGroupRef;
-    if (found) {
-      ref = { portId, hostGroupNumber: found.hostGroupNumber };
-    } else {
-      const hostModeOptions = [...(transport === "iscsi" ? HOST_MODE_OPTIONS.iscsi : HOST_MODE_OPTIONS.fc)];
-      ref = await onArray("creating the host group", () =>
-        client.hostGroups.create({ portId, hostGroupName: name, hostMode: "LINUX/IRIX", hostModeOptions }),
-      );
-    }
-    if (transport === "iscsi") {
-      const iqn = node.iqn ?? "";
-      const have = found ? await onArray("listing initiators", () => client.hostIscsis.list(ref)) : [];
-      if (!have.some((h) => h.iscsiName === iqn))
-        await onArray("registering the initiator", () => client.hostIscsis.add(ref, iqn));
-    } else {
-      const have = found ? await onArray("listing initiators", () => client.hostWwns.list(ref)) : [];
-      for (const wwpn of node.wwpns) {
-        if (!have.some((h) => h.hostWwn.toLowerCase() === wwpn)) {
-          await onArray("registering an initiator", () => client.hostWwns.add(ref, wwpn));
-        }
-      }
-    }
-    return ref;
   }
 
   /** LU paths from every group to the volume, the same LUN on each port where the array allows. */

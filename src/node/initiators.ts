@@ -1,6 +1,7 @@
 /**
  * The node's initiators, read from the host (under a configurable host root so tests can build a
- * fake one): FC WWPNs from sysfs, the iSCSI IQN from the initiator name file, the NVMe host NQN.
+ * fake one): FC WWPNs from sysfs, the iSCSI IQN from the initiator name file (the NVMe host NQN is
+ * read for completeness; no NVMe transport yet).
  * The sim transport has no HBA: it reports one synthetic WWPN derived from the node name, so the
  * controller's FC host-group logic runs unchanged against the simulator.
  */
@@ -58,12 +59,24 @@ export function simWwpn(nodeName: string): string {
   return `5${createHash("sha256").update(nodeName).digest("hex").slice(0, 15)}`;
 }
 
+/**
+ * The node's identity for its transport. Only that transport's initiators go into the node id:
+ * the controller registers exactly those and rebuilds the same id from the host group after a
+ * restart (an FC node with an unused iSCSI initiator name file must not report a different id).
+ */
 export async function nodeIdentity(
   nodeName: string,
   transport: NodeTransport,
   hostRoot: string,
 ): Promise<NodeIdentity> {
-  if (transport === "sim") return { nodeName, wwpns: [simWwpn(nodeName)] };
-  const [wwpns, iqn, nqn] = await Promise.all([fcWwpns(hostRoot), iscsiIqn(hostRoot), nvmeHostNqn(hostRoot)]);
-  return { nodeName, wwpns, ...(iqn ? { iqn } : {}), ...(nqn ? { nqn } : {}) };
+  switch (transport) {
+    case "sim":
+      return { nodeName, wwpns: [simWwpn(nodeName)] };
+    case "fc":
+      return { nodeName, wwpns: await fcWwpns(hostRoot) };
+    case "iscsi": {
+      const iqn = await iscsiIqn(hostRoot);
+      return { nodeName, wwpns: [], ...(iqn ? { iqn } : {}) };
+    }
+  }
 }
