@@ -3,7 +3,9 @@
  * vsp-csi: one executable, sub-commands per role.
  *   controller | node | all   the CSI driver
  *   simulator                 the embedded VSP REST API
+ *   demo                      snapshots, restore and clone end to end on the embedded simulator
  */
+import { DEMO_USAGE, runDemoCommand } from "./cli/demo-command.js";
 import { runDriverCommand } from "./cli/driver-command.js";
 import { SIMULATOR_USAGE, runSimulatorCommand } from "./cli/simulator-command.js";
 import { UsageError } from "./cli/usage-error.js";
@@ -16,12 +18,13 @@ Commands:
   node         the CSI node plugin (Identity + Node services)
   all          both in one process; add --embedded-simulator to run against a simulated array
   simulator    the embedded VSP Configuration Manager REST API simulator
+  demo         snapshot, restore and clone with checksums, on the embedded simulator
 
 Driver options (also from a config file, --config, and VSP_CSI_* variables):
   --config <file>  --endpoint unix:///path|tcp://host:port  --driver-name <name>
   --node-id <name>  --log-level <level>  --set <key.path>=<value>
 
-Run "vsp-csi simulator --help" for the simulator's options.`;
+Run "vsp-csi simulator --help" or "vsp-csi demo --help" for their options.`;
 
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -70,6 +73,13 @@ async function main(argv: string[]): Promise<number> {
       await waitForSignal();
       await driver.stop();
       return 0;
+    }
+    case "demo": {
+      if (rest.includes("--help")) {
+        console.log(DEMO_USAGE);
+        return 0;
+      }
+      return runDemoCommand(rest);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

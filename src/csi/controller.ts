@@ -1,16 +1,29 @@
 /**
  * Controller service: thin handlers — validate, take the per-object lock before the first await,
- * call the driver, answer. Snapshot RPCs arrive with the snapshot work (not advertised yet).
+ * call the driver, answer.
+ *
+ * Locks (inflight.ts): CreateVolume takes its name, plus its content source (`snapshot:<id>` or
+ * `volume:<id>`); CreateSnapshot takes its name and its source volume; DeleteSnapshot its ID.
  */
-import { InvalidArgumentError, NotImplementedError } from "../driver/errors.js";
+import { CloneService } from "../driver/clones.js";
+import type { ContentSource } from "../driver/clones.js";
+import { InvalidArgumentError } from "../driver/errors.js";
 import type { PublishService } from "../driver/publish.js";
-import { parseMutableParameters, parseVolumeParameters } from "../driver/parameters.js";
+import {
+  parseMutableParameters,
+  parseSnapshotParameters,
+  parseVolumeParameters,
+} from "../driver/parameters.js";
+import { SnapshotService } from "../driver/snapshots.js";
+import type { Snapshot } from "../driver/snapshots.js";
 import type { Volume, VolumeService } from "../driver/volumes.js";
 import type { Logger } from "../logging.js";
 import { isSingleNode, requireSupported, unsupportedReason } from "./capabilities.js";
 import type { ControllerHandlers } from "./generated/csi/v1/Controller.js";
 import type { ControllerServiceCapability } from "./generated/csi/v1/ControllerServiceCapability.js";
+import type { Snapshot as CsiSnapshot } from "./generated/csi/v1/Snapshot.js";
 import type { Volume as CsiVolume } from "./generated/csi/v1/Volume.js";
+import type { VolumeContentSource__Output } from "./generated/csi/v1/VolumeContentSource.js";
 import { InFlight } from "./inflight.js";
 import { unary } from "./pipeline.js";
 
@@ -20,6 +33,10 @@ export interface ControllerOptions {
   /** Pool capacity for GetCapacity: (array name?, pool?) → free bytes. */
   capacity: (parameters: Record<string, string>) => Promise<bigint>;
   logger: Logger;
+  /** Default: built over `volumes`. */
+  snapshots?: SnapshotService;
+  /** Default: built over `volumes` and `snapshots`. */
+  clones?: CloneService;
 }
 
 const RPCS = [
@@ -33,6 +50,10 @@ const RPCS = [
   "PUBLISH_READONLY",
   "MODIFY_VOLUME",
   "SINGLE_NODE_MULTI_WRITER",
+  "CREATE_DELETE_SNAPSHOT",
+  "LIST_SNAPSHOTS",
+  "GET_SNAPSHOT",
+  "CLONE_VOLUME",
 ] as const;
 
 /** The largest DP volume of current VSP models (256 TiB). */
@@ -43,20 +64,55 @@ function required(value: string | undefined, field: string): string {
   return value;
 }
 
-function toCsiVolume(v: Volume): CsiVolume {
+function toCsiVolume(v: Volume, source?: VolumeContentSource__Output | null): CsiVolume {
   return {
     volume_id: v.volumeId,
     capacity_bytes: String(v.bytes),
     volume_context: { array: v.array.config.name },
+    ...(source ? { content_source: source } : {}),
   };
+}
+
+function toCsiSnapshot(s: Snapshot): CsiSnapshot {
+  const ms = s.creationTime.getTime();
+  return {
+    snapshot_id: s.snapshotId,
+    source_volume_id: s.sourceVolumeId,
+    size_bytes: String(s.bytes),
+    creation_time: { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 },
+    ready_to_use: s.readyToUse,
+    ...(s.groupSnapshotId ? { group_snapshot_id: s.groupSnapshotId } : {}),
+  };
+}
+
+/** The content source of a CreateVolume, or undefined; a source without its ID is refused. */
+function contentSource(source: VolumeContentSource__Output | null | undefined): ContentSource | undefined {
+  if (!source) return undefined;
+  if (source.type === "snapshot") {
+    return {
+      kind: "snapshot",
+      snapshotId: required(source.snapshot?.snapshot_id, "volume_content_source.snapshot.snapshot_id"),
+    };
+  }
+  if (source.type === "volume") {
+    return {
+      kind: "volume",
+      volumeId: required(source.volume?.volume_id, "volume_content_source.volume.volume_id"),
+    };
+  }
+  throw new InvalidArgumentError("volume_content_source: snapshot or volume is required");
+}
+
+function sourceLock(source: ContentSource): string {
+  return source.kind === "snapshot" ? `snapshot:${source.snapshotId}` : `volume:${source.volumeId}`;
 }
 
 export function controllerService(options: ControllerOptions): ControllerHandlers {
   const { volumes, publish, logger } = options;
+  const snapshots = options.snapshots ?? new SnapshotService(volumes);
+  const clones = options.clones ?? new CloneService(volumes, snapshots);
   const inflight = new InFlight();
   const withLocks = <T>(keys: string[], fn: () => Promise<T>) => inflight.withLocks(keys, fn);
-  const notYet = (rpc: string) =>
-    unary(rpc, logger, () => Promise.reject(new NotImplementedError(`${rpc} is not implemented yet`)));
   return {
     ControllerGetCapabilities: unary("ControllerGetCapabilities", logger, () =>
       Promise.resolve({ capabilities: RPCS.map((type): ControllerServiceCapability => ({ rpc: { type } })) }),
@@ -65,15 +121,16 @@ export function controllerService(options: ControllerOptions): ControllerHandler
     CreateVolume: unary("CreateVolume", logger, (req) => {
       const name = required(req.name, "name");
       requireSupported(req.volume_capabilities);
-      if (req.volume_content_source)
-        throw new NotImplementedError("volumes from snapshots or volumes are not implemented yet");
+      const source = contentSource(req.volume_content_source);
       const parameters = parseVolumeParameters(req.parameters);
       const mutable = parseMutableParameters(req.mutable_parameters);
-      return withLocks([`name:${name}`], async () => {
-        const volume = await volumes.create({ name, range: req.capacity_range, parameters });
+      const keys = [`name:${name}`, ...(source ? [sourceLock(source)] : [])];
+      return withLocks(keys, async () => {
+        const input = { name, range: req.capacity_range, parameters };
+        const volume = source ? await clones.create({ ...input, source }) : await volumes.create(input);
         // VolumeAttributesClass settings at creation: applied like a ModifyVolume (idempotent).
         if (Object.keys(mutable).length > 0) await volumes.modify(volume.volumeId, mutable);
-        return { volume: toCsiVolume(volume) };
+        return { volume: toCsiVolume(volume, req.volume_content_source) };
       });
     }),
 
@@ -177,9 +234,39 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       });
     }),
 
-    CreateSnapshot: notYet("CreateSnapshot"),
-    DeleteSnapshot: notYet("DeleteSnapshot"),
-    ListSnapshots: notYet("ListSnapshots"),
-    GetSnapshot: notYet("GetSnapshot"),
+    CreateSnapshot: unary("CreateSnapshot", logger, (req) => {
+      const name = required(req.name, "name");
+      const sourceVolumeId = required(req.source_volume_id, "source_volume_id");
+      const parameters = parseSnapshotParameters(req.parameters);
+      return withLocks([`snapshot-name:${name}`, `volume:${sourceVolumeId}`], async () => ({
+        snapshot: toCsiSnapshot(await snapshots.create({ name, sourceVolumeId, parameters })),
+      }));
+    }),
+
+    DeleteSnapshot: unary("DeleteSnapshot", logger, (req) => {
+      const snapshotId = required(req.snapshot_id, "snapshot_id");
+      return withLocks([`snapshot:${snapshotId}`], async () => {
+        await snapshots.delete(snapshotId);
+        return {};
+      });
+    }),
+
+    ListSnapshots: unary("ListSnapshots", logger, async (req) => {
+      if (req.max_entries < 0) throw new InvalidArgumentError("max_entries must not be negative");
+      const page = await snapshots.list({
+        snapshotId: req.snapshot_id,
+        sourceVolumeId: req.source_volume_id,
+        maxEntries: req.max_entries,
+        startingToken: req.starting_token,
+      });
+      return {
+        entries: page.snapshots.map((s) => ({ snapshot: toCsiSnapshot(s) })),
+        next_token: page.nextToken,
+      };
+    }),
+
+    GetSnapshot: unary("GetSnapshot", logger, async (req) => ({
+      snapshot: toCsiSnapshot(await snapshots.get(required(req.snapshot_id, "snapshot_id"))),
+    })),
   };
 }

@@ -4,7 +4,7 @@
  * second controller or a restart would need.
  */
 import { VspError, VspNotFoundError } from "../array/errors.js";
-import type { Ldev } from "../array/types.js";
+import type { Ldev, Snapshot as ArrayPair } from "../array/types.js";
 import { onArray } from "./array-errors.js";
 import type { ArrayRegistry, ManagedArray } from "./arrays.js";
 import type { CapacityRange } from "./capacity.js";
@@ -21,7 +21,7 @@ import { formatVolumeId, InvalidIdError, parseVolumeId } from "./ids.js";
 import { freeSlot, inPair, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
 import type { Window } from "./ldev-placement.js";
 import { classifyLabel, volumeLabel } from "./names.js";
-import type { MutableParameters, VolumeParameters } from "./parameters.js";
+import type { DataReduction, MutableParameters, VolumeParameters } from "./parameters.js";
 
 export interface Volume {
   volumeId: string;
@@ -37,11 +37,25 @@ export interface CreateVolumeInput {
   parameters: VolumeParameters;
 }
 
+/** What `place` needs: the array-side label, and the LDEV to create when none carries it. */
+export interface PlaceLdevInput {
+  label: string;
+  poolId: number;
+  bytes: bigint;
+  dataReductionMode?: DataReduction | undefined;
+}
+
+export interface PlacedLdev {
+  ldev: Ldev;
+  /** True when an LDEV already carried the label (a retry); false when created or adopted now. */
+  existed: boolean;
+}
+
 const BLOCK = 512n;
 /** Attempts to claim a free id when concurrent creators (other tools) race us for it. */
 const CLAIM_ATTEMPTS = 3;
 
-function bytesOf(ldev: Ldev): bigint {
+export function bytesOf(ldev: Ldev): bigint {
   return BigInt(ldev.blockCapacity ?? 0) * BLOCK;
 }
 
@@ -50,8 +64,8 @@ export class VolumeService {
   private readonly creating = new Set<string>();
 
   constructor(
-    private readonly arrays: ArrayRegistry,
-    private readonly driverName: string,
+    readonly arrays: ArrayRegistry,
+    readonly driverName: string,
   ) {}
 
   async create(input: CreateVolumeInput): Promise<Volume> {
@@ -59,22 +73,75 @@ export class VolumeService {
     const poolId = input.parameters.pool ?? array.config.defaultPoolId;
     const bytes = sizeForRange(input.range);
     const label = volumeLabel(this.driverName, input.name);
-    const window = windowFor(label, array.config.ldevRange);
-    const listed = await this.listWindow(array, window);
-    const existing =
-      listed.find((l) => l.label === label) ?? (await this.scanIfWindowFull(array, window, listed, label));
-    if (existing) return this.reuse(array, existing, input, poolId);
+    const { dataReductionMode } = input.parameters;
+    const placed = await this.place(array, { label, poolId, bytes, dataReductionMode });
+    if (placed.existed) return this.reuse(array, placed.ldev, input, poolId);
+    return this.toVolume(array, placed.ldev, label);
+  }
 
+  /**
+   * The LDEV carrying `label` (ldev-placement.ts): the one already there, else an orphan of the
+   * right shape adopted, else a new one at the first free id of the label's window — labelled and
+   * read back. Volumes and snapshot S-VOLs are placed this way.
+   *
+   * The label is looked up over the whole driver range, not only the window: a volume created
+   * outside its window (the window was full then) must still be found after a volume of the
+   * window is deleted, or a retry would make a duplicate. The listing is 16,384 LDEVs a page, so
+   * one call while the range holds fewer — the same count as listing the window alone.
+   */
+  async place(array: ManagedArray, input: PlaceLdevInput): Promise<PlacedLdev> {
+    const { label, poolId, bytes } = input;
+    const window = windowFor(label, array.config.ldevRange);
+    const all = await this.listRange(array, "looking up the volume");
+    const existing = all.find((l) => l.label === label);
+    if (existing) return { ldev: existing, existed: true };
+
+    const listed = all.filter((l) => inWindow(l, window));
     const orphan = listed.find((l) => isOrphan(l, poolId) && !this.creating.has(key(array, l.ldevId)));
-    if (orphan && bytesOf(orphan) === bytes) return this.finish(array, orphan.ldevId, label);
-    if (orphan)
-      await onArray("removing an LDEV left by an interrupted create", () =>
-        array.client.ldevs.delete(orphan.ldevId),
-      );
+    const wanted = input.dataReductionMode ?? "disabled";
+    if (orphan && bytesOf(orphan) === bytes && (orphan.dataReductionMode ?? "disabled") === wanted) {
+      return { ldev: await this.finish(array, orphan.ldevId, label), existed: false };
+    }
+    // An orphan of another size or capacity-saving mode cannot become this LDEV: it goes.
+    if (orphan) await this.deleteLdev(array, orphan, "removing an LDEV left by an interrupted create");
 
     const defined = new Set(listed.filter((l) => l !== orphan).map((l) => l.ldevId));
-    const ldevId = await this.claim(array, window, defined, poolId, bytes, input.parameters);
-    return this.finish(array, ldevId, label);
+    const ldevId = await this.claim(array, window, defined, input);
+    return { ldev: await this.finish(array, ldevId, label), existed: false };
+  }
+
+  /** The LDEV carrying `label` in the driver's range, or undefined. */
+  async findLabelled(array: ManagedArray, label: string): Promise<Ldev | undefined> {
+    return (await this.listRange(array, "looking up an LDEV by label")).find((l) => l.label === label);
+  }
+
+  /** Every DP volume in the driver's ldevRange, in id order (16,384 a page). */
+  async listRange(array: ManagedArray, doing: string): Promise<Ldev[]> {
+    const { start, end } = array.config.ldevRange;
+    const out: Ldev[] = [];
+    for (let head = start; head <= end;) {
+      const count = Math.min(16_384, end - head + 1);
+      const page = await onArray(doing, () =>
+        array.client.ldevs.list({ headLdevId: head, count, ldevOption: "dpVolume" }),
+      );
+      out.push(...page.filter((l) => l.ldevId >= start && l.ldevId <= end));
+      const last = page.at(-1);
+      if (!last || page.length < count) break;
+      head = last.ldevId + 1;
+    }
+    return out;
+  }
+
+  /** Deletes an LDEV the driver owns (forcing capacity-saving ones, §4); gone already is fine. */
+  async deleteLdev(array: ManagedArray, ldev: Ldev, doing: string): Promise<void> {
+    const force = (ldev.dataReductionMode ?? "disabled") !== "disabled";
+    try {
+      await onArray(doing, () =>
+        array.client.ldevs.delete(ldev.ldevId, force ? { isDataReductionDeleteForceExecute: true } : {}),
+      );
+    } catch (err) {
+      if (!(err instanceof VspNotFoundError)) throw err;
+    }
   }
 
   /** Idempotent: a volume that is gone, or whose LDEV now belongs to another volume, is deleted. */
@@ -88,18 +155,37 @@ export class VolumeService {
         .join(", ");
       throw new FailedPreconditionError(`volume is still mapped to hosts (${where}); unpublish it first`);
     }
-    if (inPair(ldev)) {
+    if (inPair(ldev)) await this.releasePairs(array, ldev);
+    await this.deleteLdev(array, ldev, "deleting the volume");
+  }
+
+  /**
+   * A volume in Thin Image pairs. As a P-VOL it keeps them: its snapshots' data, or a copy other
+   * volumes are being filled from, would be lost, so the delete is refused (ARCHITECTURE §4) with
+   * what is in the way. As the S-VOL of its own clone pair (a restore or clone still copying into
+   * it) the copy is stopped — the volume is going anyway (D-TI-DELETE: a clone pair can be deleted
+   * in PSUP; the S-VOL content is then not guaranteed).
+   */
+  private async releasePairs(array: ManagedArray, ldev: Ldev): Promise<void> {
+    const { client } = array;
+    const ldevId = ldev.ldevId;
+    const below = await onArray("reading the volume's pairs", () =>
+      client.snapshots.list({ pvolLdevId: ldevId }),
+    );
+    if (below.length > 0) throw new FailedPreconditionError(dependentsMessage(below));
+    const above = await onArray("reading the volume's pairs", () =>
+      client.snapshots.list({ svolLdevId: ldevId }),
+    );
+    const foreign = above.filter((p) => !(p.isClone === true && p.snapshotGroupName === ldev.label));
+    if (foreign.length > 0 || above.length === 0) {
       throw new FailedPreconditionError(
-        "volume still has snapshots or clones in progress; delete those first",
+        "volume still has snapshots or copy pairs on the array that vsp-csi did not make; delete them first",
       );
     }
-    const force = (ldev.dataReductionMode ?? "disabled") !== "disabled";
-    try {
-      await onArray("deleting the volume", () =>
-        array.client.ldevs.delete(ldev.ldevId, force ? { isDataReductionDeleteForceExecute: true } : {}),
+    for (const pair of above) {
+      await onArray("stopping the copy into the volume", () =>
+        client.snapshots.delete({ pvolLdevId: pair.pvolLdevId, muNumber: pair.muNumber }),
       );
-    } catch (err) {
-      if (!(err instanceof VspNotFoundError)) throw err;
     }
   }
 
@@ -194,7 +280,7 @@ export class VolumeService {
     return { volumeId, id, array, ldev, bytes: bytesOf(ldev) };
   }
 
-  private toVolume(array: ManagedArray, ldev: Ldev, label: string): Volume {
+  toVolume(array: ManagedArray, ldev: Ldev, label: string): Volume {
     const id: VolumeId = {
       kind: "volume",
       storageDeviceId: array.config.storageDeviceId,
@@ -202,34 +288,6 @@ export class VolumeService {
       label,
     };
     return { volumeId: formatVolumeId(id), id, array, ldev, bytes: bytesOf(ldev) };
-  }
-
-  private listWindow(array: ManagedArray, window: Window): Promise<Ldev[]> {
-    return onArray("looking up the volume", async () =>
-      (
-        await array.client.ldevs.list({
-          headLdevId: window.head,
-          count: window.count,
-          ldevOption: "dpVolume",
-        })
-      ).filter((l) => inWindow(l, window)),
-    );
-  }
-
-  /** A volume created by the fallback path lives outside its window: find it by label. */
-  private async scanIfWindowFull(
-    array: ManagedArray,
-    window: Window,
-    listed: Ldev[],
-    label: string,
-  ): Promise<Ldev | undefined> {
-    if (listed.length < window.count) return undefined;
-    const { start, end } = array.config.ldevRange;
-    for await (const ldev of array.client.ldevs.iterate({ ldevOption: "dpVolume" })) {
-      if (ldev.ldevId > end) break;
-      if (ldev.ldevId >= start && ldev.label === label) return ldev;
-    }
-    return undefined;
   }
 
   private reuse(array: ManagedArray, ldev: Ldev, input: CreateVolumeInput, poolId: number): Volume {
@@ -255,14 +313,12 @@ export class VolumeService {
     array: ManagedArray,
     window: Window,
     defined: Set<number>,
-    poolId: number,
-    bytes: bigint,
-    parameters: VolumeParameters,
+    input: PlaceLdevInput,
   ): Promise<number> {
     const base = {
-      poolId,
-      blockCapacity: Number(bytes / BLOCK),
-      ...(parameters.dataReductionMode ? { dataReductionMode: parameters.dataReductionMode } : {}),
+      poolId: input.poolId,
+      blockCapacity: Number(input.bytes / BLOCK),
+      ...(input.dataReductionMode ? { dataReductionMode: input.dataReductionMode } : {}),
     };
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       const slot = freeSlot(window, defined);
@@ -288,17 +344,30 @@ export class VolumeService {
     throw new FailedPreconditionError("could not claim a free LDEV id: other tools keep taking them; retry");
   }
 
-  private async finish(array: ManagedArray, ldevId: number, label: string): Promise<Volume> {
+  private async finish(array: ManagedArray, ldevId: number, label: string): Promise<Ldev> {
     this.creating.add(key(array, ldevId));
     try {
       await onArray("labelling the volume", () => array.client.ldevs.modify(ldevId, { label }));
       const ldev = await onArray("reading the new volume", () => array.client.ldevs.get(ldevId));
       if (!ldev) throw new NotFoundError(`the new LDEV ${ldevId} disappeared`);
-      return this.toVolume(array, ldev, label);
+      return ldev;
     } finally {
       this.creating.delete(key(array, ldevId));
     }
   }
+}
+
+/** Why a P-VOL cannot go: its snapshots, or copies still running out of it into other volumes. */
+function dependentsMessage(pairs: ArrayPair[]): string {
+  const snapshots = pairs.filter((p) => !p.isClone).length;
+  const copies = pairs.filter((p) => p.isClone === true);
+  const parts = [];
+  if (snapshots > 0) parts.push(`${snapshots} snapshot(s) (delete the VolumeSnapshots first)`);
+  if (copies.length > 0) {
+    const targets = copies.map((p) => `LDEV ${p.svolLdevId ?? "?"} at ${p.progressRate ?? 0}%`).join(", ");
+    parts.push(`a copy in progress to ${copies.length} volume(s) (${targets}; retry when it completes)`);
+  }
+  return `volume still has snapshots or clones in progress: ${parts.join(" and ")}`;
 }
 
 function key(array: ManagedArray, ldevId: number): string {

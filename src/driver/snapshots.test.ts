@@ -1,0 +1,245 @@
+/**
+ * SnapshotService: crash convergence (the controller killed between any two REST calls of
+ * CreateSnapshot and DeleteSnapshot), the REST calls each RPC makes, and the array-side edge cases
+ * a retry meets. Against the in-process simulator; gRPC behaviour is in src/csi/snapshots.test.ts.
+ */
+import { status } from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+
+import type { VspClient } from "../array/client.js";
+import { call } from "../csi/test-support/clients.js";
+import type { DriverHarness } from "../csi/test-support/driver-harness.js";
+import {
+  DRIVER_NAME,
+  FC_ARRAY,
+  expectStatus,
+  ldevIn,
+  resetRequests,
+  restRequests,
+  startDriverHarness,
+  writeData,
+} from "../csi/test-support/driver-harness.js";
+import {
+  CRASH_VARIANTS,
+  Crash,
+  MIB,
+  clientOf,
+  crashingClient,
+  holdings,
+  pairs,
+  pattern,
+  servicesOver,
+  sha256Of,
+  shaOfImage,
+  startSnapshotHarness,
+} from "../csi/test-support/snapshot-harness.js";
+import type { Services } from "../csi/test-support/snapshot-harness.js";
+import { snapshotGroupName } from "./names.js";
+import type { Snapshot } from "./snapshots.js";
+import type { Volume } from "./volumes.js";
+
+const SIZE = 8 * MIB;
+let h: DriverHarness | undefined;
+let client: VspClient | undefined;
+
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+  await h?.stop();
+  h = undefined;
+});
+
+async function rig(timings = {}): Promise<{ h: DriverHarness; healthy: Services; inner: VspClient }> {
+  h = await startSnapshotHarness(timings);
+  client = clientOf(h);
+  return { h, healthy: servicesOver(h, client), inner: client };
+}
+
+function newVolume(s: Services, name: string, bytes = SIZE): Promise<Volume> {
+  return s.volumes.create({ name, range: { required_bytes: String(bytes) }, parameters: {} });
+}
+
+/** A snapshot's fields a caller sees (not the array handle). */
+function view(s: Snapshot) {
+  const { array: _array, ...rest } = s;
+  return rest;
+}
+
+/** Runs `op` with services that die at change k+1; true when it finished without reaching it. */
+async function runUntilCrash(op: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await op();
+    return true;
+  } catch (err) {
+    if (err instanceof Crash) return false;
+    throw err;
+  }
+}
+
+describe("CreateSnapshot with the controller killed between any two REST calls", () => {
+  it.each(CRASH_VARIANTS)(
+    "converges to one snapshot with the right data and leaves nothing (%s)",
+    async (variant) => {
+      const { h, healthy, inner } = await rig();
+      const source = await newVolume(healthy, "pvc-src");
+      const data = pattern("source", MIB);
+      await writeData(h.t, source.ldev.ldevId, data);
+      const crashPoints: string[] = [];
+      for (let k = 0; k < 10; k++) {
+        const name = `snap-${variant}-${k}`;
+        const dying = crashingClient(inner, k, variant);
+        const input = { name, sourceVolumeId: source.volumeId, parameters: {} };
+        const finished = await runUntilCrash(() => servicesOver(h, dying.client).snapshots.create(input));
+        if (finished) break;
+        crashPoints.push(dying.changes.at(-1) ?? "?");
+        const snap = await servicesOver(h, inner).snapshots.create(input);
+        expect(view(await servicesOver(h, inner).snapshots.create(input))).toEqual(view(snap));
+        expect(snap).toMatchObject({
+          readyToUse: true,
+          bytes: BigInt(SIZE),
+          sourceVolumeId: source.volumeId,
+        });
+        const svol = snap.svolLdevId ?? -1;
+        expect(holdings(h.t)).toEqual({
+          ldevs: [source.ldev.ldevId, svol].sort((a, b) => a - b),
+          pairs: 1,
+          groups: [snapshotGroupName(DRIVER_NAME, name)],
+        });
+        expect(ldevIn(h.t, svol)?.label).toBe(snapshotGroupName(DRIVER_NAME, name));
+        expect(await sha256Of(h.t, svol)).toBe(shaOfImage(data, SIZE));
+        await healthy.snapshots.delete(snap.snapshotId);
+        expect(holdings(h.t)).toEqual({ ldevs: [source.ldev.ldevId], pairs: 0, groups: [] });
+      }
+      // S-VOL created, labelled, pair created: every step was a crash point.
+      expect(crashPoints).toEqual(["ldevs.create", "ldevs.modify", "snapshots.create"]);
+    },
+  );
+
+  it("replaces an S-VOL left by a crash when the source has grown since (a pair needs equal sizes)", async () => {
+    const { h, healthy, inner } = await rig();
+    const source = await newVolume(healthy, "pvc-src");
+    const input = { name: "snap-a", sourceVolumeId: source.volumeId, parameters: {} };
+    const dying = crashingClient(inner, 2, "drop");
+    expect(await runUntilCrash(() => servicesOver(h, dying.client).snapshots.create(input))).toBe(false);
+    await healthy.volumes.expand(source.volumeId, { required_bytes: String(2 * SIZE) });
+    const snap = await servicesOver(h, inner).snapshots.create(input);
+    expect(snap.bytes).toBe(BigInt(2 * SIZE));
+    expect(holdings(h.t).ldevs).toHaveLength(2);
+  });
+});
+
+describe("DeleteSnapshot with the controller killed between any two REST calls", () => {
+  it.each(CRASH_VARIANTS)("is finished by the retry and leaves nothing (%s)", async (variant) => {
+    const { h, healthy, inner } = await rig();
+    const source = await newVolume(healthy, "pvc-src");
+    const crashPoints: string[] = [];
+    for (let k = 0; k < 10; k++) {
+      const snap = await healthy.snapshots.create({
+        name: `snap-${k}`,
+        sourceVolumeId: source.volumeId,
+        parameters: {},
+      });
+      const dying = crashingClient(inner, k, variant);
+      const finished = await runUntilCrash(() =>
+        servicesOver(h, dying.client).snapshots.delete(snap.snapshotId),
+      );
+      if (!finished) {
+        crashPoints.push(dying.changes.at(-1) ?? "?");
+        await servicesOver(h, inner).snapshots.delete(snap.snapshotId);
+      }
+      expect(holdings(h.t)).toEqual({ ldevs: [source.ldev.ldevId], pairs: 0, groups: [] });
+      await expect(healthy.snapshots.find(snap.snapshotId)).resolves.toBeUndefined();
+      if (finished) break;
+    }
+    expect(crashPoints).toEqual(["snapshots.delete", "ldevs.delete"]);
+  });
+});
+
+describe("snapshot state on the array", () => {
+  it("reports a snapshot its pool suspended (PSUE) as not ready, and refuses restores from it", async () => {
+    const { h, healthy } = await rig();
+    const source = await newVolume(healthy, "pvc-src");
+    const snap = await healthy.snapshots.create({
+      name: "s",
+      sourceVolumeId: source.volumeId,
+      parameters: {},
+    });
+    await h.t.admin("PUT", "/simulator/faults", { poolFull: [0] });
+    await expect.poll(() => pairs(h.t)[0]?.status).toBe("PSUE");
+    expect(await healthy.snapshots.get(snap.snapshotId)).toMatchObject({ readyToUse: false, status: "PSUE" });
+    await expect(
+      healthy.clones.create({
+        name: "pvc-r",
+        range: undefined,
+        parameters: {},
+        source: { kind: "snapshot", snapshotId: snap.snapshotId },
+      }),
+    ).rejects.toThrow(/suspended \(PSUE\): its data is lost/);
+  });
+
+  it("lists snapshots across two arrays, paging over the array boundary", async () => {
+    h = await startDriverHarness({ arrays: [FC_ARRAY, { ...FC_ARRAY, name: "vsp2" }] });
+    const made: Snapshot[] = [];
+    for (const array of ["vsp1", "vsp2"]) {
+      const vol = await call(h.controller, "CreateVolume", {
+        name: `pvc-${array}`,
+        volume_capabilities: [{ access_mode: { mode: "SINGLE_NODE_WRITER" }, block: {} }],
+        capacity_range: { required_bytes: String(MIB) },
+        parameters: { array },
+      });
+      for (const n of [1, 2]) {
+        const res = await call(h.controller, "CreateSnapshot", {
+          name: `snap-${array}-${n}`,
+          source_volume_id: vol.volume?.volume_id ?? "",
+        });
+        made.push({ snapshotId: res.snapshot?.snapshot_id ?? "" } as Snapshot);
+      }
+    }
+    const first = await call(h.controller, "ListSnapshots", { max_entries: 3 });
+    expect(first.next_token).toMatch(/^1\.\d+\.1$/);
+    const rest = await call(h.controller, "ListSnapshots", { starting_token: first.next_token });
+    expect([...first.entries, ...rest.entries].map((e) => e.snapshot?.snapshot_id)).toEqual(
+      made.map((s) => s.snapshotId),
+    );
+    expect(rest.next_token).toBe("");
+  });
+});
+
+describe("REST calls", () => {
+  it("CreateSnapshot: 8 when new, 3 when repeated; DeleteSnapshot: 4", async () => {
+    h = await startSnapshotHarness();
+    const vol = await call(h.controller, "CreateVolume", {
+      name: "pvc-a",
+      volume_capabilities: [{ access_mode: { mode: "SINGLE_NODE_WRITER" }, block: {} }],
+      capacity_range: { required_bytes: String(SIZE) },
+    });
+    const source = vol.volume?.volume_id ?? "";
+    await resetRequests(h.t);
+    const res = await call(h.controller, "CreateSnapshot", { name: "snap-a", source_volume_id: source });
+    expect(await restRequests(h.t)).toEqual([
+      expect.stringMatching(/^GET \/ldevs\/\d+$/), // the source volume
+      expect.stringMatching(/^GET \/snapshot-groups\/cs-\w+$/), // idempotency
+      "GET /ldevs", // the S-VOL's window (16 ids)
+      "POST /ldevs",
+      expect.stringMatching(/^PATCH \/ldevs\/\d+$/), // label
+      expect.stringMatching(/^GET \/ldevs\/\d+$/),
+      "POST /snapshots",
+      expect.stringMatching(/^GET \/snapshots\/\d+,0$/), // status and splitTime
+    ]);
+    await resetRequests(h.t);
+    await call(h.controller, "CreateSnapshot", { name: "snap-a", source_volume_id: source });
+    expect(await restRequests(h.t)).toHaveLength(3);
+    await resetRequests(h.t);
+    await call(h.controller, "DeleteSnapshot", { snapshot_id: res.snapshot?.snapshot_id ?? "" });
+    expect(await restRequests(h.t)).toEqual([
+      expect.stringMatching(/^GET \/snapshots\/\d+,0$/),
+      expect.stringMatching(/^DELETE \/snapshots\/\d+,0$/),
+      "GET /ldevs", // the S-VOL, by label
+      expect.stringMatching(/^DELETE \/ldevs\/\d+$/),
+    ]);
+    await expectStatus(
+      call(h.controller, "GetSnapshot", { snapshot_id: res.snapshot?.snapshot_id ?? "" }),
+      status.NOT_FOUND,
+    );
+  });
+});

@@ -1,0 +1,364 @@
+/**
+ * Snapshots: VolumeSnapshots ↔ Thin Image pairs (ARCHITECTURE §4; vsp-rest-api.md §5, §6, §9).
+ *
+ * A snapshot is a Thin Image pair on the source volume, split at once (`autoSplit`), with a DP
+ * volume of the source's size in the source's pool as S-VOL — Cinder's way (§9 "Snapshot"). The
+ * DP-VOL S-VOL is what lets a restore cascade a clone pair from it (§5: a V-VOL S-VOL can neither
+ * cascade nor clone). On the array, everything is found again from the CO name alone:
+ *   - the snapshot group is `snapshotGroupName(driver, name)` = `cs-…`, one group per snapshot, so
+ *     `GET snapshot-groups/cs-…` answers "does it exist, and on which volume?";
+ *   - the S-VOL LDEV carries the same `cs-…` as its label and is placed like a volume
+ *     (ldev-placement.ts), so the S-VOL of a crashed attempt is found, or adopted while unlabelled;
+ *   - the snapshot ID is `1.<sid>.ti.<pvol>.<mu>.cs-…` (ids.ts).
+ *
+ * Order of calls, each step found again by a retry: S-VOL (create, label) → pair (POST snapshots,
+ * autoSplit); a failed pair create removes the S-VOL again. Deletion: pair → S-VOL.
+ *
+ * The pair create waits for its job, which on the array ends once the pair has left COPY: the
+ * point-in-time image is taken when CreateSnapshot returns, so the CO may unfreeze the application
+ * then (CSI "snapshot cut"). `ready_to_use` follows the pair status (PSUS/PFUS).
+ */
+import { VspError, VspNotFoundError, VspPreconditionError } from "../array/errors.js";
+import type { Ldev, Snapshot as ArrayPair } from "../array/types.js";
+import { onArray, toDriverError } from "./array-errors.js";
+import type { ManagedArray } from "./arrays.js";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  OperationInProgressError,
+  ResourceExhaustedError,
+} from "./errors.js";
+import type { ThinImageSnapshotId } from "./ids.js";
+import {
+  formatGroupSnapshotId,
+  formatSnapshotId,
+  formatVolumeId,
+  InvalidIdError,
+  parseSnapshotId,
+} from "./ids.js";
+import { inPair } from "./ldev-placement.js";
+import { classifyLabel, snapshotGroupName } from "./names.js";
+import type { SnapshotParameters } from "./parameters.js";
+import { listSnapshots } from "./snapshot-list.js";
+import type { ListSnapshotsQuery, SnapshotPage } from "./snapshot-list.js";
+import type { PlacedLdev, Volume, VolumeService } from "./volumes.js";
+import { bytesOf } from "./volumes.js";
+
+export interface Snapshot {
+  snapshotId: string;
+  id: ThinImageSnapshotId;
+  array: ManagedArray;
+  sourceVolumeId: string;
+  /** The S-VOL's capacity: the source's size when the snapshot was taken. */
+  bytes: bigint;
+  /** The pair's splitTime (when the image was taken); the time of asking before the split. */
+  creationTime: Date;
+  readyToUse: boolean;
+  /** The pair status on the array (PSUS, COPY, PSUE…). */
+  status: string;
+  svolLdevId: number | undefined;
+  /** Set for members of a group snapshot (`cg-…` groups). */
+  groupSnapshotId?: string;
+}
+
+/** A snapshot as the array holds it: what restores read. */
+export interface ResolvedSnapshot {
+  id: ThinImageSnapshotId;
+  array: ManagedArray;
+  pair: ArrayPair;
+  svol: Ldev | undefined;
+}
+
+export interface CreateSnapshotInput {
+  name: string;
+  sourceVolumeId: string;
+  parameters: SnapshotParameters;
+}
+
+/** Split pairs: the image is fixed and readable through the S-VOL (§6). */
+export const READY_STATUSES: ReadonlySet<string> = new Set(["PSUS", "PFUS"]);
+/** Statuses of a pair whose image is still being taken (delete refused, N in D-HTI-MATRIX). */
+const TAKING = new Set(["COPY", "PAIR", "PFUL", "PSUP", "RCPY"]);
+
+export class SnapshotService {
+  constructor(private readonly volumes: VolumeService) {}
+
+  async create(input: CreateSnapshotInput): Promise<Snapshot> {
+    const source = await this.volumes.get(input.sourceVolumeId);
+    const { array } = source;
+    const group = snapshotGroupName(this.volumes.driverName, input.name);
+    const existing = await this.groupPair(array, group);
+    if (existing) {
+      if (existing.pvolLdevId !== source.ldev.ldevId) {
+        throw new AlreadyExistsError(
+          `a snapshot named "${input.name}" already exists, of another volume (LDEV ${existing.pvolLdevId})`,
+        );
+      }
+      return this.describe(array, existing, source.ldev, await this.ldev(array, existing.svolLdevId));
+    }
+    const svol = await this.svolFor(array, source, group);
+    const pair = await this.createPair(array, source, svol, group, input.parameters);
+    return this.describe(array, pair, source.ldev, svol);
+  }
+
+  /**
+   * Idempotent. Garbage IDs, unknown arrays and pairs gone (or whose MU another snapshot reuses)
+   * are success; the S-VOL of an interrupted delete is removed on the retry. A snapshot a restore
+   * or clone still copies from is refused (FAILED_PRECONDITION) — nothing is deleted then, and the
+   * copy completes (D-HTI-MATRIX p.94: the array itself refuses to delete it meanwhile).
+   */
+  async delete(snapshotId: string): Promise<void> {
+    const id = ourId(snapshotId);
+    const array = id && this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
+    if (!id || !array) return;
+    const pair = await this.pairAt(array, id);
+    // Members of a group snapshot (`cg-`) live and die with their group (GroupController).
+    if (classifyLabel(id.snapshotGroupName) === "group-snapshot") {
+      if (!pair) return;
+      throw new FailedPreconditionError(
+        "this snapshot is part of a group snapshot; delete the VolumeGroupSnapshot instead",
+      );
+    }
+    if (pair) await this.deletePair(array, pair);
+    const svol = await this.volumes.findLabelled(array, id.snapshotGroupName);
+    if (!svol) return;
+    if (inPair(svol)) {
+      throw new FailedPreconditionError(
+        `the snapshot's S-VOL (LDEV ${svol.ldevId}) is still in a copy pair; retry when it completes`,
+      );
+    }
+    await this.volumes.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
+  }
+
+  /** The snapshot, or NOT_FOUND (for IDs that are not ours, on no configured array, or gone). */
+  async get(snapshotId: string): Promise<Snapshot> {
+    const found = await this.find(snapshotId);
+    if (!found) throw new NotFoundError(`snapshot ${snapshotId} does not exist`);
+    return found;
+  }
+
+  async find(snapshotId: string): Promise<Snapshot | undefined> {
+    const resolved = await this.resolve(snapshotId);
+    if (!resolved) return undefined;
+    const pvol = await this.ldev(resolved.array, resolved.pair.pvolLdevId);
+    // The source volume ID carries the P-VOL's label: a P-VOL that is not our volume is not ours.
+    if (!pvol || classifyLabel(pvol.label ?? "") !== "volume") return undefined;
+    return this.describe(resolved.array, resolved.pair, pvol, resolved.svol);
+  }
+
+  /** The pair and its S-VOL as the array holds them now; undefined when gone or not ours. */
+  async resolve(snapshotId: string): Promise<ResolvedSnapshot | undefined> {
+    const id = ourId(snapshotId);
+    const array = id && this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
+    if (!id || !array) return undefined;
+    const pair = await this.pairAt(array, id);
+    if (!pair) return undefined;
+    return { id, array, pair, svol: await this.ldev(array, pair.svolLdevId) };
+  }
+
+  /** One page of snapshots (snapshot-list.ts). */
+  list(q: ListSnapshotsQuery): Promise<SnapshotPage> {
+    return listSnapshots(this, this.volumes, q);
+  }
+
+  // ---- creation ----------------------------------------------------------------------------
+
+  /** The S-VOL, placed by the group's name; a leftover that no longer fits is replaced. */
+  private async svolFor(array: ManagedArray, source: Volume, group: string): Promise<Ldev> {
+    const wanted = {
+      label: group,
+      poolId: source.ldev.poolId ?? array.config.defaultPoolId,
+      bytes: source.bytes,
+      dataReductionMode: dataReductionOf(source.ldev),
+    };
+    const placed: PlacedLdev = await this.volumes.place(array, wanted);
+    if (!placed.existed) return placed.ldev;
+    const svol = placed.ldev;
+    if (inPair(svol)) {
+      throw new FailedPreconditionError(
+        `LDEV ${svol.ldevId}, labelled for this snapshot, is in another pair; remove that pair first`,
+      );
+    }
+    if (bytesOf(svol) === source.bytes && svol.poolId === wanted.poolId) return svol;
+    // Left by an attempt before the source was expanded: a pair needs equal sizes.
+    await this.volumes.deleteLdev(array, svol, "replacing a stale S-VOL");
+    return (await this.volumes.place(array, wanted)).ldev;
+  }
+
+  private async createPair(
+    array: ManagedArray,
+    source: Volume,
+    svol: Ldev,
+    group: string,
+    parameters: SnapshotParameters,
+  ): Promise<ArrayPair> {
+    const snapshotPoolId =
+      parameters.snapshotPool ??
+      array.config.snapshotPoolId ??
+      source.ldev.poolId ??
+      array.config.defaultPoolId;
+    try {
+      const ref = await array.client.snapshots.create({
+        snapshotGroupName: group,
+        snapshotPoolId,
+        pvolLdevId: source.ldev.ldevId,
+        svolLdevId: svol.ldevId,
+        autoSplit: true,
+        // A restore cascades a clone pair from the S-VOL (§9).
+        canCascade: true,
+        ...(dataReductionOf(source.ldev) ? { isDataReductionForceCopy: true } : {}),
+      });
+      return await onArray("reading the new snapshot", () => array.client.snapshots.get(ref));
+    } catch (err) {
+      // Nothing may be left behind: the S-VOL goes with the failed pair (it holds no data yet).
+      await this.volumes
+        .deleteLdev(array, svol, "removing the S-VOL of a failed snapshot")
+        .catch(() => undefined);
+      throw pairCreateError(err, snapshotPoolId);
+    }
+  }
+
+  // ---- deletion ----------------------------------------------------------------------------
+
+  private async deletePair(array: ManagedArray, pair: ArrayPair): Promise<void> {
+    try {
+      await array.client.snapshots.delete({ pvolLdevId: pair.pvolLdevId, muNumber: pair.muNumber });
+    } catch (err) {
+      if (err instanceof VspNotFoundError) return;
+      const refused =
+        err instanceof VspPreconditionError ||
+        (err instanceof VspError && (err.is("PAIR_STATUS_FORBIDS") || err.is("LDEV_IN_PAIR")));
+      if (refused && TAKING.has(pair.status)) {
+        throw new OperationInProgressError(
+          `the snapshot is still being taken (pair status ${pair.status}); retry`,
+          { cause: err },
+        );
+      }
+      if (refused) {
+        throw new FailedPreconditionError(
+          "a restore from this snapshot is still copying; retry when it completes",
+          { cause: err },
+        );
+      }
+      throw toDriverError(err, "deleting the snapshot");
+    }
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  /** The pair of a snapshot group (one per `cs-` group), or undefined when there is none. */
+  private async groupPair(array: ManagedArray, group: string): Promise<ArrayPair | undefined> {
+    try {
+      const found = await array.client.snapshotGroups.get(group, { detailInfoType: "pair" });
+      return found.snapshots?.[0];
+    } catch (err) {
+      if (err instanceof VspNotFoundError) return undefined;
+      throw toDriverError(err, "looking up the snapshot");
+    }
+  }
+
+  /** The pair an ID names, unless gone or its MU now belongs to another snapshot. */
+  private async pairAt(array: ManagedArray, id: ThinImageSnapshotId): Promise<ArrayPair | undefined> {
+    try {
+      const pair = await array.client.snapshots.get({ pvolLdevId: id.pvolLdevId, muNumber: id.muNumber });
+      return pair.snapshotGroupName === id.snapshotGroupName ? pair : undefined;
+    } catch (err) {
+      if (err instanceof VspNotFoundError) return undefined;
+      throw toDriverError(err, "reading the snapshot");
+    }
+  }
+
+  /** An LDEV of a snapshot (P-VOL, S-VOL), or undefined for no id or a free one. */
+  async ldev(array: ManagedArray, ldevId: number | undefined): Promise<Ldev | undefined> {
+    if (ldevId === undefined) return undefined;
+    return onArray("reading an LDEV of the snapshot", () => array.client.ldevs.get(ldevId));
+  }
+
+  /** The snapshot a pair of ours is, as CSI describes it. */
+  describe(array: ManagedArray, pair: ArrayPair, pvol: Ldev, svol: Ldev | undefined): Snapshot {
+    const storageDeviceId = array.config.storageDeviceId;
+    const id: ThinImageSnapshotId = {
+      kind: "ti-snapshot",
+      storageDeviceId,
+      pvolLdevId: pair.pvolLdevId,
+      muNumber: pair.muNumber,
+      snapshotGroupName: pair.snapshotGroupName,
+    };
+    const isGroupMember = classifyLabel(pair.snapshotGroupName) === "group-snapshot";
+    return {
+      snapshotId: formatSnapshotId(id),
+      id,
+      array,
+      sourceVolumeId: formatVolumeId({ storageDeviceId, ldevId: pvol.ldevId, label: pvol.label ?? "" }),
+      bytes: bytesOf(svol ?? pvol),
+      creationTime: splitTimeOf(pair.splitTime) ?? new Date(),
+      readyToUse: READY_STATUSES.has(pair.status),
+      status: pair.status,
+      svolLdevId: pair.svolLdevId,
+      ...(isGroupMember
+        ? {
+            groupSnapshotId: formatGroupSnapshotId({
+              storageDeviceId,
+              snapshotGroupName: pair.snapshotGroupName,
+            }),
+          }
+        : {}),
+    };
+  }
+}
+
+/** A Thin Image snapshot ID of ours, or undefined for anything else (never an error here). */
+function ourId(snapshotId: string): ThinImageSnapshotId | undefined {
+  if (snapshotId === "") throw new InvalidArgumentError("snapshot_id is required");
+  try {
+    const id = parseSnapshotId(snapshotId);
+    return id.kind === "ti-snapshot" ? id : undefined;
+  } catch (err) {
+    if (err instanceof InvalidIdError) return undefined;
+    throw err;
+  }
+}
+
+/** `splitTime` is `YYYY-MM-DDThh:mm:ss` (§5), taken as UTC. */
+function splitTimeOf(text: string | undefined): Date | undefined {
+  if (text === undefined || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(text)) return undefined;
+  const date = new Date(`${text}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+export function dataReductionOf(ldev: Ldev): "compression" | "compression_deduplication" | undefined {
+  const mode = ldev.dataReductionMode;
+  return mode === "compression" || mode === "compression_deduplication" ? mode : undefined;
+}
+
+/** Pair-create refusals with what to do about them; the rest as array-errors.ts maps them. */
+function pairCreateError(err: unknown, snapshotPoolId: number): unknown {
+  if (!(err instanceof VspError)) return err;
+  if (err.is("INVALID_SNAPSHOT_POOL")) {
+    return new InvalidArgumentError(
+      `pool ${snapshotPoolId} cannot hold snapshot data; set VolumeSnapshotClass parameter snapshotPool to a Thin Image or HDP pool`,
+      { cause: err },
+    );
+  }
+  if (err.is("POOL_FULL")) {
+    return new ResourceExhaustedError(
+      `snapshot pool ${snapshotPoolId} is full; free capacity in it, or use another pool (VolumeSnapshotClass parameter snapshotPool)`,
+      { cause: err },
+    );
+  }
+  if (err.is("MAX_SNAPSHOTS_PER_PVOL")) {
+    return new ResourceExhaustedError(
+      "the volume already has 1,024 snapshots, the array's limit per volume; delete some of its VolumeSnapshots first",
+      { cause: err },
+    );
+  }
+  if (err.is("MAX_CTG")) {
+    return new ResourceExhaustedError(
+      "the array's 2,048 snapshot groups are all in use (one per snapshot and per running copy); delete snapshots first",
+      { cause: err },
+    );
+  }
+  return toDriverError(err, "creating the snapshot");
+}
