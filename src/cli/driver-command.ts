@@ -48,6 +48,8 @@ async function embeddedSimulator(
         transport: "sim",
       },
     ],
+    // The sim transport attaches each LDEV's data file in this directory as a loop device.
+    node: { simDataDir: dataDir },
   };
   await writeFile(configFile, JSON.stringify(config, null, 2));
   return { running, configFile };

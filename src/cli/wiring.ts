@@ -17,6 +17,7 @@ import { VolumeService } from "../driver/volumes.js";
 import type { Logger } from "../logging.js";
 import { nodeIdentity } from "../node/initiators.js";
 import type { NodeTransport } from "../node/initiators.js";
+import { createNodeDeps, defaultStateDir } from "../node/plugin.js";
 
 const PROBE_CACHE_MS = 5_000;
 const MIB = 1024n * 1024n;
@@ -92,11 +93,22 @@ export async function buildDriver(config: Config, logger: Logger): Promise<Drive
     });
   }
   if (node) {
-    const identity = await nodeIdentity(config.nodeId, nodeTransport(config), config.node.hostRoot);
+    const transport = nodeTransport(config);
+    const identity = await nodeIdentity(config.nodeId, transport, config.node.hostRoot);
+    const { simDataDir } = config.node;
+    const stateDir = config.node.stateDir ?? defaultStateDir(config.driverName, transport, simDataDir);
     services.node = nodeService({
       nodeId: formatNodeId(identity),
       maxVolumesPerNode: config.node.maxVolumesPerNode,
       logger,
+      deps: createNodeDeps({
+        hostRoot: config.node.hostRoot,
+        stateDir,
+        ...(simDataDir === undefined ? {} : { simDataDir }),
+        ...(config.node.transport ? { forcedTransport: config.node.transport } : {}),
+        defaultTransport: transport,
+        logger,
+      }),
     });
   }
   return { services, close: () => registry.close() };

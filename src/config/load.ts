@@ -37,6 +37,10 @@ export interface Config {
     readonly hostRoot: string;
     readonly transport?: Transport;
     readonly maxVolumesPerNode?: number;
+    /** Per-volume stage records (node plugin); default depends on the transport. */
+    readonly stateDir?: string;
+    /** sim transport: the simulator's data directory holding ldevs/<id>.img. */
+    readonly simDataDir?: string;
   };
   /** The file the configuration was read from, if any. */
   readonly configFile?: string;

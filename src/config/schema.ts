@@ -215,6 +215,18 @@ const nodeSchema = z.strictObject({
   transport: z.enum(TRANSPORTS).optional(),
   /** NodeGetInfo max_volumes_per_node (CSI puts this limit on the node). Unset: the CO decides. */
   maxVolumesPerNode: int(1, 1_000_000).optional(),
+  /**
+   * Where the node plugin keeps one small record per staged volume (its device identity and
+   * publications), on the host so it survives plugin restarts. Default: `<simDataDir>/node-state`
+   * with the sim transport, else `/var/lib/kubelet/plugins/<driverName>/node-state` (the plugin
+   * directory the node DaemonSet already mounts).
+   */
+  stateDir: absolutePath.optional(),
+  /**
+   * The simulator's data directory, where the sim transport finds each LDEV's data file
+   * (`ldevs/<id>.img`). `vsp-csi all --embedded-simulator` sets it.
+   */
+  simDataDir: absolutePath.optional(),
 });
 
 /** The whole input (before secrets and CA bundles are read). */

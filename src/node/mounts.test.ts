@@ -9,8 +9,16 @@ describe("mountinfo", () => {
       "99 22 7:3 / /var/lib/kubelet/pods/a\\040b/volumes rw,relatime shared:40 - xfs /dev/loop3 rw,attr2",
     ].join("\n");
     expect(parseMountInfo(text)).toEqual([
-      { root: "/", mountPoint: "/", options: "rw,relatime", fsType: "ext4", source: "/dev/sda1" },
       {
+        devId: "8:1",
+        root: "/",
+        mountPoint: "/",
+        options: "rw,relatime",
+        fsType: "ext4",
+        source: "/dev/sda1",
+      },
+      {
+        devId: "7:3",
         root: "/",
         mountPoint: "/var/lib/kubelet/pods/a b/volumes",
         options: "rw,relatime",

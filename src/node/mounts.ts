@@ -6,6 +6,8 @@ import { readFile } from "node:fs/promises";
 
 export interface MountEntry {
   mountPoint: string;
+  /** "major:minor" of the mounted filesystem's device (field 3). */
+  devId: string;
   root: string;
   fsType: string;
   source: string;
@@ -23,9 +25,11 @@ export function parseMountInfo(text: string): MountEntry[] {
     const [left, right] = line.split(" - ");
     const fields = left?.split(" ") ?? [];
     const tail = right?.split(" ") ?? [];
-    const [root, mountPoint, options] = [fields[3], fields[4], fields[5]];
-    if (root === undefined || mountPoint === undefined || options === undefined) continue;
+    const [devId, root, mountPoint, options] = [fields[2], fields[3], fields[4], fields[5]];
+    if (devId === undefined || root === undefined || mountPoint === undefined || options === undefined)
+      continue;
     entries.push({
+      devId,
       root: unescapeOctal(root),
       mountPoint: unescapeOctal(mountPoint),
       options,
@@ -36,6 +40,18 @@ export function parseMountInfo(text: string): MountEntry[] {
   return entries;
 }
 
-export async function mountsAt(path: string, mountInfoPath = "/proc/self/mountinfo"): Promise<MountEntry[]> {
-  return parseMountInfo(await readFile(mountInfoPath, "utf8")).filter((m) => m.mountPoint === path);
+export const MOUNTINFO = "/proc/self/mountinfo";
+
+export async function allMounts(mountInfoPath = MOUNTINFO): Promise<MountEntry[]> {
+  return parseMountInfo(await readFile(mountInfoPath, "utf8"));
+}
+
+/** The mounts at `path`, oldest first (the last one is the one a lookup of the path sees). */
+export async function mountsAt(path: string, mountInfoPath = MOUNTINFO): Promise<MountEntry[]> {
+  return (await allMounts(mountInfoPath)).filter((m) => m.mountPoint === path);
+}
+
+/** Whether the per-mount options (not the superblock's) make the mount read-only. */
+export function isReadOnly(entry: MountEntry): boolean {
+  return entry.options.split(",").includes("ro");
 }
