@@ -66,7 +66,21 @@ export async function runDriverCommand(mode: Mode, args: string[]): Promise<Runn
     simulator = sim.running;
     rest.unshift("--config", sim.configFile, "--endpoint", `unix://${resolve(dataDir, "csi.sock")}`);
   }
-  const { config, warnings } = await loadConfigFromProcess(["--mode", mode, ...rest]);
+  try {
+    return await startDriver(mode, rest, simulator);
+  } catch (err) {
+    // The embedded simulator's server would keep the process alive after a failed start.
+    await simulator?.close();
+    throw err;
+  }
+}
+
+async function startDriver(
+  mode: Mode,
+  args: string[],
+  simulator: RunningSimulator | undefined,
+): Promise<RunningDriver> {
+  const { config, warnings } = await loadConfigFromProcess(["--mode", mode, ...args]);
   const logger = createLogger(config.logLevel);
   for (const warning of warnings) logger.warn(warning);
   logger.info({ config: redactedConfig(config) }, "starting");
