@@ -4,14 +4,14 @@
  *
  * Each CO name maps to a window of WINDOW consecutive LDEV ids inside the driver's ldevRange,
  * chosen by the digest label. The volume is created at the first free id of its window and then
- * labelled. One list call over the window finds:
- *   - the volume itself (its label) — a retried CreateVolume returns it;
- *   - an orphan — an unlabelled, empty, unmapped, unpaired DP volume in the same pool, left by a
- *     controller that died between "create LDEV" and "set label" — which the retry adopts (or
- *     deletes, when its size is wrong) instead of leaking it;
- *   - the free id to create at.
+ * labelled. A lookup lists the driver's range (one call below 16,384 LDEVs) and finds:
+ *   - the volume itself (its label, anywhere in the range) — a retried CreateVolume returns it;
+ *   - in the window, an orphan — an unlabelled, empty, unmapped, unpaired DP volume in the same
+ *     pool, left by a controller that died between "create LDEV" and "set label" — which the retry
+ *     adopts (or deletes, when its size or data reduction is wrong) instead of leaking it;
+ *   - the free id of the window to create at.
  * Only when every id of the window is taken by other volumes does creation fall back to any free id
- * of the range, and lookups then scan the range by label.
+ * of the range; the range-wide label lookup still finds that volume later.
  */
 import { createHash } from "node:crypto";
 

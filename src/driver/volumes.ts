@@ -115,11 +115,11 @@ export class VolumeService {
     return (await this.listRange(array, "looking up an LDEV by label")).find((l) => l.label === label);
   }
 
-  /** Every DP volume in the driver's ldevRange, in id order (16,384 a page). */
-  async listRange(array: ManagedArray, doing: string): Promise<Ldev[]> {
+  /** Every DP volume in the driver's ldevRange from `from` on, in id order (16,384 a page). */
+  async listRange(array: ManagedArray, doing: string, from = array.config.ldevRange.start): Promise<Ldev[]> {
     const { start, end } = array.config.ldevRange;
     const out: Ldev[] = [];
-    for (let head = start; head <= end;) {
+    for (let head = Math.max(start, from); head <= end;) {
       const count = Math.min(16_384, end - head + 1);
       const page = await onArray(doing, () =>
         array.client.ldevs.list({ headLdevId: head, count, ldevOption: "dpVolume" }),
@@ -241,22 +241,11 @@ export class VolumeService {
     for (let i = start.arrayIndex; i < arrays.length; i++) {
       const array = arrays[i];
       if (!array) continue;
-      const { end } = array.config.ldevRange;
-      let head = i === start.arrayIndex ? start.ldevId : array.config.ldevRange.start;
-      while (head <= end) {
-        const count = Math.min(16_384, end - head + 1);
-        const page = await onArray("listing volumes", () =>
-          array.client.ldevs.list({ headLdevId: head, count, ldevOption: "dpVolume" }),
-        );
-        for (const ldev of page) {
-          if (ldev.ldevId < head || ldev.ldevId > end || classifyLabel(ldev.label ?? "") !== "volume")
-            continue;
-          if (volumes.length === limit) return { volumes, nextToken: `${i}.${ldev.ldevId}` };
-          volumes.push(this.toVolume(array, ldev, ldev.label ?? ""));
-        }
-        const last = page.at(-1);
-        if (!last || page.length < count) break;
-        head = last.ldevId + 1;
+      const from = i === start.arrayIndex ? start.ldevId : array.config.ldevRange.start;
+      for (const ldev of await this.listRange(array, "listing volumes", from)) {
+        if (classifyLabel(ldev.label ?? "") !== "volume") continue;
+        if (volumes.length === limit) return { volumes, nextToken: `${i}.${ldev.ldevId}` };
+        volumes.push(this.toVolume(array, ldev, ldev.label ?? ""));
       }
     }
     return { volumes, nextToken: "" };

@@ -46,11 +46,6 @@ export async function allMounts(mountInfoPath = MOUNTINFO): Promise<MountEntry[]
   return parseMountInfo(await readFile(mountInfoPath, "utf8"));
 }
 
-/** The mounts at `path`, oldest first (the last one is the one a lookup of the path sees). */
-export async function mountsAt(path: string, mountInfoPath = MOUNTINFO): Promise<MountEntry[]> {
-  return (await allMounts(mountInfoPath)).filter((m) => m.mountPoint === path);
-}
-
 /** Whether the per-mount options (not the superblock's) make the mount read-only. */
 export function isReadOnly(entry: MountEntry): boolean {
   return entry.options.split(",").includes("ro");
