@@ -338,8 +338,8 @@ describe("members of a group snapshot", () => {
     const snapshotId = entry?.snapshot?.snapshot_id ?? "";
     await expectStatus(
       call(controller, "DeleteSnapshot", { snapshot_id: snapshotId }),
-      status.FAILED_PRECONDITION,
-      /part of a group snapshot; delete the VolumeGroupSnapshot instead/,
+      status.INVALID_ARGUMENT,
+      /part of a group snapshot and cannot be deleted alone/,
     );
     expect(pairs(t)).toHaveLength(1);
     await t.job("DELETE", `${t.scoped}/snapshot-groups/${group}`);

@@ -114,11 +114,12 @@ export class SnapshotService {
     const array = id && this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
     if (!id || !array) return;
     const pair = await this.pairAt(array, id);
-    // Members of a group snapshot (`cg-`) live and die with their group (GroupController).
+    // Members of a group snapshot (`cg-`) live and die with their group: CSI DeleteSnapshot names
+    // INVALID_ARGUMENT for "part of a group" (the CO must call DeleteVolumeGroupSnapshot instead).
     if (classifyLabel(id.snapshotGroupName) === "group-snapshot") {
       if (!pair) return;
-      throw new FailedPreconditionError(
-        "this snapshot is part of a group snapshot; delete the VolumeGroupSnapshot instead",
+      throw new InvalidArgumentError(
+        "this snapshot is part of a group snapshot and cannot be deleted alone; delete its VolumeGroupSnapshot",
       );
     }
     if (pair) await this.deletePair(array, pair);
