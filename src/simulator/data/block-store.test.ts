@@ -115,3 +115,51 @@ describe("BlockStore.copyAllocated", () => {
     expect(edge.subarray(16).every((b) => b === 0)).toBe(true);
   });
 });
+
+describe("BlockStore write fence (consistency-group splits)", () => {
+  const byte = async (path: string) => (await blocks.read(path, 0, 1))[0];
+
+  it("holds a host write issued during fenced work until the work ends", async () => {
+    await blocks.create(10, MIB);
+    const path = blocks.ldevPath(10);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const seen: (number | undefined)[] = [];
+    const work = blocks.fenced([path], async () => {
+      await gate;
+      seen.push(await byte(path));
+    });
+    const write = blocks.write(path, 0, Buffer.from([7]));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await byte(path)).toBe(0);
+    release();
+    await work;
+    await write;
+    // The image taken inside the fence did not get the write; the volume has it afterwards.
+    expect(seen).toEqual([0]);
+    expect(await byte(path)).toBe(7);
+  });
+
+  it("lets writes already in progress land before the fenced work starts", async () => {
+    await blocks.create(11, MIB);
+    const path = blocks.ldevPath(11);
+    const write = blocks.write(path, 0, Buffer.from([9]));
+    const seen = await blocks.fenced([path], () => byte(path));
+    await write;
+    expect(seen).toBe(9);
+  });
+
+  it("does not hold writes to volumes outside the fence", async () => {
+    await blocks.create(12, MIB);
+    await blocks.create(13, MIB);
+    const fencedPath = blocks.ldevPath(12);
+    const other = blocks.ldevPath(13);
+    const seen = await blocks.fenced([fencedPath], async () => {
+      await blocks.write(other, 0, Buffer.from([5]));
+      return byte(other);
+    });
+    expect(seen).toBe(5);
+  });
+});

@@ -6,6 +6,13 @@
  * Copies are thin-aware: GNU cp (coreutils >= 9) walks the source with SEEK_DATA/SEEK_HOLE and uses
  * copy_file_range/reflinks where the filesystem has them, so copying a 1 GiB volume holding 8 MiB
  * reads and writes about 8 MiB. Node has no lseek(SEEK_DATA), hence the one host tool.
+ *
+ * Host writes (the admin data endpoint: what a host writes through a LUN) pass a write fence: while
+ * the array takes the point-in-time images of a consistency group, writes to those volumes wait,
+ * and the images are taken only once writes already in progress have landed. That is the array's
+ * consistency-group guarantee (D-TI-GROUPS: the snapshot data of every P-VOL at the moment the
+ * request was received) — without it a write landing between two image copies would be in one
+ * image and not in an earlier one. sim: writes through a loop device over the file bypass it.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -28,6 +35,7 @@ export interface CopyResult {
 export class BlockStore {
   readonly ldevDir: string;
   readonly snapshotDir: string;
+  private readonly fence = new WriteFence();
 
   constructor(dataDir: string) {
     this.ldevDir = join(dataDir, "ldevs");
@@ -106,13 +114,32 @@ export class BlockStore {
     }
   }
 
+  /** A host write: waits while `path` is fenced (see the header). */
   async write(path: string, offset: number, data: Uint8Array): Promise<void> {
-    const handle = await open(path, "r+");
+    await this.fence.enter(path);
     try {
-      await handle.write(data, 0, data.length, offset);
-      await handle.datasync();
+      const handle = await open(path, "r+");
+      try {
+        await handle.write(data, 0, data.length, offset);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
     } finally {
-      await handle.close();
+      this.fence.leave(path);
+    }
+  }
+
+  /**
+   * Runs `work` with host writes to `paths` held: writes in progress finish first, new ones wait
+   * until `work` has ended (either way).
+   */
+  async fenced<T>(paths: readonly string[], work: () => Promise<T>): Promise<T> {
+    await this.fence.close(paths);
+    try {
+      return await work();
+    } finally {
+      this.fence.open(paths);
     }
   }
 
@@ -123,5 +150,48 @@ export class BlockStore {
       hash.update(chunk as Buffer);
     }
     return hash.digest("hex");
+  }
+}
+
+/** Per-path gate: writers enter and leave; a fence closes paths and waits for writers to drain. */
+class WriteFence {
+  private readonly writers = new Map<string, number>();
+  private readonly closed = new Map<string, number>();
+  private waiters: (() => void)[] = [];
+
+  async enter(path: string): Promise<void> {
+    while (this.closed.has(path)) await this.changed();
+    this.writers.set(path, (this.writers.get(path) ?? 0) + 1);
+  }
+
+  leave(path: string): void {
+    const n = (this.writers.get(path) ?? 1) - 1;
+    if (n > 0) this.writers.set(path, n);
+    else this.writers.delete(path);
+    this.wake();
+  }
+
+  async close(paths: readonly string[]): Promise<void> {
+    for (const p of paths) this.closed.set(p, (this.closed.get(p) ?? 0) + 1);
+    while (paths.some((p) => this.writers.has(p))) await this.changed();
+  }
+
+  open(paths: readonly string[]): void {
+    for (const p of paths) {
+      const n = (this.closed.get(p) ?? 1) - 1;
+      if (n > 0) this.closed.set(p, n);
+      else this.closed.delete(p);
+    }
+    this.wake();
+  }
+
+  private changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
   }
 }

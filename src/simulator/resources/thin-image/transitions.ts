@@ -52,7 +52,12 @@ export function progressOf(pair: TiPairState, now: number): number {
 export async function splitPairs(sim: SimCore, pairs: TiPairState[]): Promise<void> {
   const at = sim.clock.now();
   const time = splitTimeOf(at);
-  for (const pair of pairs) await takeImage(sim, pair);
+  // Host writes to the P-VOLs wait while the images are taken (block-store.ts write fence): the
+  // group's images are one point in time for the hosts too, not only for the array's jobs.
+  const pvols = pairs.map((p) => sim.blocks.ldevPath(p.pvolLdevId));
+  await sim.blocks.fenced(pvols, async () => {
+    for (const pair of pairs) await takeImage(sim, pair);
+  });
   const ms = sim.config.timings.tiSplitMs;
   for (const pair of pairs) {
     pair.splitTime = time;
