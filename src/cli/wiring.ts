@@ -5,14 +5,18 @@ import { VspClient } from "../array/client.js";
 import type { Config } from "../config/index.js";
 import { identityService } from "../csi/identity.js";
 import { controllerService } from "../csi/controller.js";
+import { groupControllerService } from "../csi/group-controller.js";
+import { InFlight } from "../csi/inflight.js";
 import { nodeService } from "../csi/node.js";
 import type { CsiServices } from "../csi/server.js";
 import { ArrayRegistry } from "../driver/arrays.js";
 import type { ManagedArray } from "../driver/arrays.js";
 import { onArray } from "../driver/array-errors.js";
+import { GroupSnapshotService } from "../driver/group-snapshots.js";
 import { formatNodeId } from "../driver/node-id.js";
 import { parseVolumeParameters } from "../driver/parameters.js";
 import { PublishService } from "../driver/publish.js";
+import { SnapshotService } from "../driver/snapshots.js";
 import { VolumeService } from "../driver/volumes.js";
 import type { Logger } from "../logging.js";
 import { nodeIdentity } from "../node/initiators.js";
@@ -71,16 +75,25 @@ export async function buildDriver(config: Config, logger: Logger): Promise<Drive
       driverName: config.driverName,
       version: config.driverVersion,
       controller,
-      groupController: false,
+      groupController: controller,
       topology: false,
       probe: controller ? arrayProbe(registry) : () => Promise.resolve(true),
       logger,
     }),
   };
   if (controller) {
+    const snapshots = new SnapshotService(volumes);
+    const inflight = new InFlight();
+    services.groupController = groupControllerService({
+      groups: new GroupSnapshotService(volumes, snapshots),
+      inflight,
+      logger,
+    });
     services.controller = controllerService({
       volumes,
       publish,
+      snapshots,
+      inflight,
       logger,
       capacity: async (parameters) => {
         const p = parseVolumeParameters(parameters);

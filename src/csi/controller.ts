@@ -37,6 +37,8 @@ export interface ControllerOptions {
   snapshots?: SnapshotService;
   /** Default: built over `volumes` and `snapshots`. */
   clones?: CloneService;
+  /** Per-object locks; shared with the GroupController so both see each other's calls. */
+  inflight?: InFlight;
 }
 
 const RPCS = [
@@ -73,7 +75,7 @@ function toCsiVolume(v: Volume, source?: VolumeContentSource__Output | null): Cs
   };
 }
 
-function toCsiSnapshot(s: Snapshot): CsiSnapshot {
+export function toCsiSnapshot(s: Snapshot): CsiSnapshot {
   const ms = s.creationTime.getTime();
   return {
     snapshot_id: s.snapshotId,
@@ -111,7 +113,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
   const { volumes, publish, logger } = options;
   const snapshots = options.snapshots ?? new SnapshotService(volumes);
   const clones = options.clones ?? new CloneService(volumes, snapshots);
-  const inflight = new InFlight();
+  const inflight = options.inflight ?? new InFlight();
   const withLocks = <T>(keys: string[], fn: () => Promise<T>) => inflight.withLocks(keys, fn);
   return {
     ControllerGetCapabilities: unary("ControllerGetCapabilities", logger, () =>

@@ -6,6 +6,8 @@ import {
   InvalidNameError,
   base32,
   classifyLabel,
+  groupMemberLabelPrefix,
+  groupMemberSvolLabel,
   groupSnapshotGroupName,
   isOurLabel,
   shadowImageCopyGroupName,
@@ -152,5 +154,35 @@ describe("classifyLabel / isOurLabel: never touch what the driver did not create
         expect(isOurLabel(label)).toBe(false);
       }),
     );
+  });
+});
+
+describe("groupMemberSvolLabel", () => {
+  const group = groupSnapshotGroupName("csi.vsp-csi.dev", "vgs-1");
+
+  it("is a 32-character cg- label: the group's 28-character prefix and the P-VOL id in base32", () => {
+    const label = groupMemberSvolLabel(group, 291);
+    expect(label).toHaveLength(32);
+    expect(classifyLabel(label)).toBe("group-snapshot");
+    expect(label.startsWith(groupMemberLabelPrefix(group))).toBe(true);
+    expect(groupMemberLabelPrefix(group)).toBe(group.slice(0, 28));
+    // 291 = 9 × 32 + 3 → "aajd".
+    expect(label.slice(28)).toBe("aajd");
+  });
+
+  it("differs for every P-VOL of one group and never equals the group name", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 65279 }), fc.integer({ min: 0, max: 65279 }), (a, b) => {
+        const la = groupMemberSvolLabel(group, a);
+        expect(la === groupMemberSvolLabel(group, b)).toBe(a === b);
+        expect(la).not.toBe(group);
+      }),
+    );
+  });
+
+  it("rejects what is not a group name or an LDEV id", () => {
+    expect(() => groupMemberLabelPrefix("cs-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa")).toThrow(RangeError);
+    expect(() => groupMemberSvolLabel(group, -1)).toThrow(RangeError);
+    expect(() => groupMemberSvolLabel(group, 32 ** 4)).toThrow(RangeError);
   });
 });

@@ -139,3 +139,32 @@ export function classifyLabel(label: string): OurNameKind | undefined {
 export function isOurLabel(label: string): boolean {
   return classifyLabel(label) !== undefined;
 }
+
+/** Characters of the group's digest that every member S-VOL label of the group starts with. */
+const MEMBER_GROUP_CHARS = GROUP_SNAPSHOT_GROUP_PREFIX.length + 25;
+/** base32 digits of the P-VOL's LDEV id (32⁴ > 65,279, the highest LDEV id). */
+const MEMBER_LDEV_CHARS = 4;
+
+/**
+ * LDEV label of the S-VOL of the member of group snapshot `groupName` (a `cg-` name) whose P-VOL is
+ * LDEV `pvolLdevId`: the group name's first 28 characters + the LDEV id in 4 base32 digits (32 in
+ * all, a `cg-` label). Every member S-VOL of a group shares the prefix `memberLabelPrefix(group)`,
+ * so one range listing finds all of them again — also once the group itself is gone (a delete
+ * interrupted between the group and its S-VOLs). 125 bits of the group's digest stay in the prefix.
+ */
+export function groupMemberSvolLabel(groupName: string, pvolLdevId: number): string {
+  if (!Number.isInteger(pvolLdevId) || pvolLdevId < 0 || pvolLdevId >= 32 ** MEMBER_LDEV_CHARS) {
+    throw new RangeError(`LDEV id ${pvolLdevId} out of range`);
+  }
+  let id = "";
+  for (let n = pvolLdevId, i = 0; i < MEMBER_LDEV_CHARS; i++, n = Math.floor(n / 32)) {
+    id = (BASE32_ALPHABET[n % 32] ?? "a") + id;
+  }
+  return groupMemberLabelPrefix(groupName) + id;
+}
+
+/** The prefix every member S-VOL label of `groupName` starts with. */
+export function groupMemberLabelPrefix(groupName: string): string {
+  if (classifyLabel(groupName) !== "group-snapshot") throw new RangeError(`${groupName} is not a cg- name`);
+  return groupName.slice(0, MEMBER_GROUP_CHARS);
+}

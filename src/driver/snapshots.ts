@@ -335,7 +335,7 @@ export function dataReductionOf(ldev: Ldev): "compression" | "compression_dedupl
 }
 
 /** Pair-create refusals with what to do about them; the rest as array-errors.ts maps them. */
-function pairCreateError(err: unknown, snapshotPoolId: number): unknown {
+export function pairCreateError(err: unknown, snapshotPoolId: number): unknown {
   if (!(err instanceof VspError)) return err;
   if (err.is("INVALID_SNAPSHOT_POOL")) {
     return new InvalidArgumentError(

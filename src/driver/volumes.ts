@@ -60,8 +60,11 @@ export function bytesOf(ldev: Ldev): bigint {
 }
 
 export class VolumeService {
-  /** LDEVs this process is creating right now: never adopted as orphans by another call. */
-  private readonly creating = new Set<string>();
+  /**
+   * LDEVs this process is creating right now (`ldevKey`): never adopted as orphans by another call.
+   * Group snapshots add their S-VOLs here while they pair them (group-members.ts).
+   */
+  readonly creating = new Set<string>();
 
   constructor(
     readonly arrays: ArrayRegistry,
@@ -357,6 +360,10 @@ function dependentsMessage(pairs: ArrayPair[]): string {
     parts.push(`a copy in progress to ${copies.length} volume(s) (${targets}; retry when it completes)`);
   }
   return `volume still has snapshots or clones in progress: ${parts.join(" and ")}`;
+}
+
+export function ldevKey(array: ManagedArray, ldevId: number): string {
+  return key(array, ldevId);
 }
 
 function key(array: ManagedArray, ldevId: number): string {
