@@ -8,7 +8,10 @@
  *   3. CreateVolume from the snapshot (restore): usable at once, the copy runs in the background;
  *   4. CreateVolume from the source volume (PVC clone);
  *   5. verify sha256 of each volume against what it must hold (restore = A, clone = B, source = B);
- *   6. delete everything and check the array holds nothing the demo made.
+ *   6. delete everything;
+ *   7. a group snapshot of two volumes written as one sequence while the request runs, both
+ *      members restored, the cross-volume point in time verified (demo-group-step.ts);
+ *   8. check the array holds nothing the demo made.
  * Progress lines show each copy's progressRate (read with the REST client); a timing summary ends
  * the run. Exit code 0 when every check passes, 1 otherwise.
  */
@@ -24,6 +27,8 @@ import type { ServiceError } from "@grpc/grpc-js";
 import { VspClient } from "../array/client.js";
 import { loadConfig } from "../config/index.js";
 import type { ControllerClient } from "../csi/generated/csi/v1/Controller.js";
+import type { GroupControllerClient } from "../csi/generated/csi/v1/GroupController.js";
+import type { CreateVolumeGroupSnapshotResponse__Output } from "../csi/generated/csi/v1/CreateVolumeGroupSnapshotResponse.js";
 import type { CreateSnapshotResponse__Output } from "../csi/generated/csi/v1/CreateSnapshotResponse.js";
 import type { CreateVolumeRequest } from "../csi/generated/csi/v1/CreateVolumeRequest.js";
 import type { CreateVolumeResponse__Output } from "../csi/generated/csi/v1/CreateVolumeResponse.js";
@@ -34,6 +39,8 @@ import { createLogger } from "../logging.js";
 import { DEFAULT_PASSWORD, DEFAULT_USERNAME, GIB, MIB, REALISTIC_TIMINGS } from "../simulator/config.js";
 import { Simulator } from "../simulator/index.js";
 import type { RunningSimulator } from "../simulator/index.js";
+import { groupSnapshotStep } from "./demo-group-step.js";
+import type { GroupStepDeps } from "./demo-group-step.js";
 import { UsageError } from "./usage-error.js";
 import { buildDriver } from "./wiring.js";
 
@@ -57,6 +64,7 @@ interface Stage {
   sim: Simulator;
   running: RunningSimulator;
   controller: ControllerClient;
+  groupController: GroupControllerClient;
   rest: VspClient;
   close(): Promise<void>;
 }
@@ -104,18 +112,30 @@ class Demo {
     return this.stage.controller;
   }
 
+  /** Writes `data` at `offset`, as a host would through its LU. */
+  async writeAt(volumeId: string, offset: number, data: Buffer): Promise<void> {
+    const ldevId = parseVolumeId(volumeId).ldevId;
+    const res = await fetch(`${this.stage.running.url}/simulator/ldevs/${ldevId}/data?offset=${offset}`, {
+      method: "PUT",
+      headers: { Authorization: adminAuth(), "Content-Type": "application/octet-stream" },
+      body: new Uint8Array(data),
+    });
+    if (res.status !== 200) throw new Error(`writing LDEV ${ldevId} failed: HTTP ${res.status}`);
+  }
+
   /** Writes `bytes` of pattern `seed` at the start of the volume, as a host would through its LU. */
   async write(volumeId: string, seed: string, bytes: number): Promise<void> {
-    const ldevId = parseVolumeId(volumeId).ldevId;
     for (let offset = 0; offset < bytes; offset += CHUNK) {
-      const chunk = pattern(seed, offset, Math.min(CHUNK, bytes - offset));
-      const res = await fetch(`${this.stage.running.url}/simulator/ldevs/${ldevId}/data?offset=${offset}`, {
-        method: "PUT",
-        headers: { Authorization: adminAuth(), "Content-Type": "application/octet-stream" },
-        body: new Uint8Array(chunk),
-      });
-      if (res.status !== 200) throw new Error(`writing LDEV ${ldevId} failed: HTTP ${res.status}`);
+      await this.writeAt(volumeId, offset, pattern(seed, offset, Math.min(CHUNK, bytes - offset)));
     }
+  }
+
+  async read(volumeId: string, offset: number, length: number): Promise<Buffer> {
+    const ldevId = parseVolumeId(volumeId).ldevId;
+    const url = `${this.stage.running.url}/simulator/ldevs/${ldevId}/data?offset=${offset}&length=${length}`;
+    const res = await fetch(url, { headers: { Authorization: adminAuth() } });
+    if (res.status !== 200) throw new Error(`reading LDEV ${ldevId} failed: HTTP ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
   }
 
   async sha256(volumeId: string): Promise<string> {
@@ -203,9 +223,10 @@ async function startStage(dataDir: string, logLevel: string): Promise<Stage> {
   const driver = await buildDriver(config, createLogger(logLevel, process.stderr));
   const server = await startCsiServer(config.endpoint, driver.services);
   // As kubelet and the sidecars dial it: :authority "localhost" on the unix socket (server.ts).
-  const controller = new (loadCsiProto().csi.v1.Controller)(server.address, credentials.createInsecure(), {
-    "grpc.default_authority": "localhost",
-  });
+  const csi = loadCsiProto().csi.v1;
+  const dial = { "grpc.default_authority": "localhost" };
+  const controller = new csi.Controller(server.address, credentials.createInsecure(), dial);
+  const groupController = new csi.GroupController(server.address, credentials.createInsecure(), dial);
   const rest = new VspClient({
     baseUrl: running.url,
     storageDeviceId: array.storageDeviceId,
@@ -217,9 +238,11 @@ async function startStage(dataDir: string, logLevel: string): Promise<Stage> {
     sim,
     running,
     controller,
+    groupController,
     rest,
     close: async () => {
       controller.close();
+      groupController.close();
       await server.stop();
       await driver.close();
       await rest.close();
@@ -294,6 +317,46 @@ async function scenario(demo: Demo, dataBytes: number): Promise<void> {
   });
 }
 
+/** The demo's gRPC and data calls, as the group-snapshot step needs them. */
+function groupStepDeps(demo: Demo, stage: Stage): GroupStepDeps {
+  const group = stage.groupController;
+  return {
+    log: (line) => {
+      demo.log(line);
+    },
+    timed: (what, fn) => demo.timed(what, fn),
+    check: (what, ok, detail) => {
+      demo.check(what, ok, detail);
+    },
+    createVolume: (name, fromSnapshotId) =>
+      createVolume(demo, name, fromSnapshotId ? { snapshot: { snapshot_id: fromSnapshotId } } : undefined),
+    deleteVolume: async (volumeId) => {
+      await unaryCall((cb) => demo.controller.DeleteVolume({ volume_id: volumeId }, cb));
+    },
+    groupSnapshot: async (name, volumeIds) => {
+      const req = { name, source_volume_ids: volumeIds };
+      const res = await unaryCall<CreateVolumeGroupSnapshotResponse__Output>((cb) =>
+        group.CreateVolumeGroupSnapshot(req, cb),
+      );
+      const g = res.group_snapshot;
+      return {
+        groupSnapshotId: g?.group_snapshot_id ?? "",
+        members: (g?.snapshots ?? []).map((s) => ({
+          snapshotId: s.snapshot_id,
+          sourceVolumeId: s.source_volume_id,
+        })),
+      };
+    },
+    deleteGroupSnapshot: async (groupSnapshotId, snapshotIds) => {
+      const req = { group_snapshot_id: groupSnapshotId, snapshot_ids: snapshotIds };
+      await unaryCall((cb) => group.DeleteVolumeGroupSnapshot(req, cb));
+    },
+    followCopy: (volumeId, label) => demo.followCopy(volumeId, label),
+    write: (volumeId, offset, data) => demo.writeAt(volumeId, offset, data),
+    read: (volumeId, offset, length) => demo.read(volumeId, offset, length),
+  };
+}
+
 function summary(demo: Demo): void {
   console.log("\nTimings (REALISTIC simulator timings: pair create 1 s, split 0.5 s, copy 200 MiB/s):");
   for (const s of demo.steps) console.log(`  ${s.what.padEnd(56)} ${(s.ms / 1000).toFixed(2).padStart(7)} s`);
@@ -320,6 +383,7 @@ export async function runDemoCommand(args: string[]): Promise<number> {
   demo.log(`embedded VSP simulator at ${stage.running.url} (realistic timings), data in ${dataDir}`);
   try {
     await scenario(demo, dataMib * MIB);
+    await groupSnapshotStep(groupStepDeps(demo, stage));
     const { state } = stage.sim.core;
     const left = Object.keys(state.ldevs).length + state.tiPairs.length + state.snapshotGroups.length;
     demo.check(
