@@ -4,18 +4,9 @@
  * log) — CreateVolume, ControllerPublishVolume (new node, then repeated), ControllerUnpublish,
  * DeleteVolume.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-import { buildDriver } from "../src/cli/wiring.js";
-import { loadConfig } from "../src/config/index.js";
-import { startCsiServer } from "../src/csi/server.js";
-import { call, csiClients } from "../src/csi/test-support/clients.js";
+import { call } from "../src/csi/test-support/clients.js";
 import { formatNodeId } from "../src/driver/node-id.js";
-import { createLogger } from "../src/logging.js";
-import { DEFAULT_PASSWORD, DEFAULT_USERNAME } from "../src/simulator/config.js";
-import { Simulator } from "../src/simulator/index.js";
+import { startBenchStage } from "./stage.js";
 
 export interface ControllerFigures {
   createVolumeMs: { p50: number; p95: number; n: number };
@@ -27,46 +18,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export async function benchController(n = 200): Promise<ControllerFigures> {
-  const dir = await mkdtemp(join(tmpdir(), "vsp-bench-ctl-"));
-  const sim = await Simulator.create({ dataDir: join(dir, "sim") });
-  const running = await sim.listen({ port: 0 });
-  const files: Record<string, string> = {
-    "/bench/config.json": JSON.stringify({
-      arrays: [
-        {
-          name: "sim",
-          url: running.url,
-          storageDeviceId: sim.core.config.storageDeviceId,
-          credentials: { username: DEFAULT_USERNAME, password: DEFAULT_PASSWORD },
-          defaultPoolId: 0,
-          targetPorts: ["CL1-A", "CL2-A"],
-          transport: "sim",
-        },
-      ],
-    }),
-  };
-  const { config } = await loadConfig({
-    argv: [
-      "--mode",
-      "controller",
-      "--config",
-      "/bench/config.json",
-      "--endpoint",
-      `unix://${join(dir, "csi.sock")}`,
-    ],
-    env: {},
-    readFile: (path) => Promise.resolve(files[path] ?? ""),
-  });
-  const driver = await buildDriver(config, createLogger("silent"));
-  const server = await startCsiServer(config.endpoint, driver.services);
-  const { controller, close } = csiClients(server.address);
+  const stage = await startBenchStage();
+  const { controller } = stage.clients;
+  const calls = (work: () => Promise<unknown>) => stage.calls(work);
   const cap = { access_mode: { mode: "SINGLE_NODE_WRITER" as const }, mount: { fs_type: "ext4" } };
-  const log = sim.core.requestLog;
-  const calls = async (work: () => Promise<unknown>) => {
-    const before = log.length;
-    await work();
-    return log.length - before;
-  };
   try {
     const durations: number[] = [];
     const ids: string[] = [];
@@ -111,10 +66,6 @@ export async function benchController(n = 200): Promise<ControllerFigures> {
       restCalls,
     };
   } finally {
-    close();
-    await server.stop();
-    await driver.close();
-    await running.close();
-    await rm(dir, { recursive: true, force: true });
+    await stage.close();
   }
 }

@@ -3,6 +3,7 @@
  * numbers; this runner prints them as a table and as one JSON line for notes and comparisons.
  */
 import { benchController } from "./controller.js";
+import { benchGroupSnapshots } from "./group-snapshots.js";
 import { benchThinCopy } from "./thin-copy.js";
 
 const MIB = 1024 * 1024;
@@ -27,3 +28,14 @@ console.log(`  p50 ${ctl.createVolumeMs.p50.toFixed(1)} ms, p95 ${ctl.createVolu
 console.log("REST calls per operation (simulator request log; the session login is amortised)");
 for (const [op, count] of Object.entries(ctl.restCalls)) console.log(`  ${op}: ${count}`);
 console.log(JSON.stringify({ bench: "controller", ...ctl }));
+
+const grp = await benchGroupSnapshots();
+console.log("Group snapshots: REST calls for N volumes (instant simulator)");
+for (const [n, count] of Object.entries(grp.createCalls)) {
+  console.log(
+    `  N=${n}: CreateVolumeGroupSnapshot ${count}, DeleteVolumeGroupSnapshot ${grp.deleteCalls[Number(n)] ?? "?"}`,
+  );
+}
+const ms = grp.tenVolumesMs.map((t) => (t / 1000).toFixed(2)).join(" / ");
+console.log(`  10 volumes × 16 MiB, realistic timings: consistent group snapshot in ${ms} s (3 runs)`);
+console.log(JSON.stringify({ bench: "group-snapshots", ...grp }));

@@ -56,7 +56,7 @@ export interface CreateGroupSnapshotInput {
 export interface GroupSnapshotOptions {
   /** How long a call waits for the members' pairs to reach PAIR before answering ABORTED. */
   waitMs?: number;
-  /** First poll interval (doubling up to 1 s). */
+  /** First poll interval (doubling up to 250 ms). */
   pollMs?: number;
 }
 
@@ -227,7 +227,7 @@ export class GroupSnapshotService {
   /** Polls the group until `count` members are in PAIR (ready for the split). */
   private async waitUntilPaired(array: ManagedArray, group: string, count: number): Promise<void> {
     const deadline = Date.now() + this.waitMs;
-    for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 1_000)) {
+    for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 250)) {
       const pairs = (await this.pairsOf(array, group)) ?? [];
       const failed = pairs.find((p) => !UNSPLIT.has(p.status));
       if (failed) {
