@@ -121,6 +121,19 @@ describe("ShadowImage data", () => {
     expect(await read(s, 11)).toEqual(B);
   });
 
+  it("keeps the first split's image when a pair split during COPY is split again (COPY(SP) = split)", async () => {
+    const s = await sim(200);
+    const id = await createPair(s, pairBody(10, 11), NO_WAIT);
+    await writeData(s, 10, OFFSET, B);
+    await pairAction(s, id, "split", {}, NO_WAIT);
+    await writeData(s, 10, OFFSET, C);
+    const again = await pairAction(s, id, "split", {}, NO_WAIT);
+    expect(again.body.state).toBe("Succeeded");
+    expect((await getPair(s, id)).pvolStatus).toBe("COPY");
+    await waitPvolStatus(s, id, "PSUS");
+    expect(await read(s, 11)).toEqual(B);
+  });
+
   it("makes the S-VOL a copy of the P-VOL at the end of the initial copy", async () => {
     const s = await sim();
     await writeData(s, 10, OFFSET, A);

@@ -56,6 +56,15 @@ function restoreVerdict(state: SimState, pair: SiPairState): Verdict {
 }
 
 /**
+ * A pair split during its copy (GUI COPY(SP)): it shows COPY until the copy time is over, but its
+ * S-VOL image is already fixed. Splitting it again does nothing, as splitting PSUS does (D-SI-STATUS):
+ * a second split cannot take a newer image without a resync.
+ */
+function splitDuringCopy(pair: SiPairState): boolean {
+  return pair.status === "COPY" && pair.pending?.to === "PSUS" && pair.copyOnArrival !== true;
+}
+
+/**
  * D-SI-STATUS: splitting PSUS, or resyncing COPY/PAIR/RCPY, succeeds and does nothing; PSUE allows
  * only resync and delete; RCPY cannot be split; restore needs PSUS.
  */
@@ -64,7 +73,7 @@ function verdict(state: SimState, action: SiAction, pair: SiPairState, params: A
   switch (action) {
     case "split":
       if (params.forceSuspend) return status === "PSUE" ? "noop" : "run";
-      if (status === "PSUS") return "noop";
+      if (status === "PSUS" || splitDuringCopy(pair)) return "noop";
       if (status === "PAIR" || status === "COPY") return "run";
       return { refused: `a pair in ${status} cannot be split` };
     case "resync":
