@@ -16,6 +16,14 @@ export type DataReduction = (typeof DATA_REDUCTION)[number];
 export const COPY_SPEEDS = ["slower", "medium", "faster"] as const;
 export type CopySpeed = (typeof COPY_SPEEDS)[number];
 
+/**
+ * How a snapshot, a restore or a clone copies its data: `thinImage` (default) a Thin Image pair
+ * (space-efficient, its data shares the source's blocks), `shadowImage` a ShadowImage full copy into
+ * a DP volume of the source's size, independent of the source once split (§6 ShadowImage).
+ */
+export const COPY_METHODS = ["thinImage", "shadowImage"] as const;
+export type CopyMethod = (typeof COPY_METHODS)[number];
+
 const uint = (max: number) =>
   z
     .string()
@@ -37,6 +45,11 @@ const volumeParameters = z.strictObject({
    * Image clone's copySpeed); the volume is usable during the copy either way. Default medium.
    */
   copySpeed: z.enum(COPY_SPEEDS).optional(),
+  /**
+   * How a PVC clone, or a restore from a ShadowImage snapshot, copies the data (COPY_METHODS).
+   * Restores from Thin Image snapshots always use a Thin Image clone.
+   */
+  copyMethod: z.enum(COPY_METHODS).optional(),
 });
 
 export type VolumeParameters = z.infer<typeof volumeParameters>;
@@ -47,6 +60,8 @@ const snapshotParameters = z.strictObject({
    * default: the array's snapshotPoolId, else the source volume's own pool (as Cinder does).
    */
   snapshotPool: uint(65535).optional(),
+  /** How the snapshot is taken (COPY_METHODS); snapshotPool applies to thinImage only. */
+  copyMethod: z.enum(COPY_METHODS).optional(),
 });
 
 export type SnapshotParameters = z.infer<typeof snapshotParameters>;
@@ -84,6 +99,12 @@ export function parseVolumeParameters(parameters: Record<string, string> | undef
 export function parseSnapshotParameters(parameters: Record<string, string> | undefined): SnapshotParameters {
   const result = snapshotParameters.safeParse(withoutSidecarKeys(parameters ?? {}));
   if (!result.success) throw firstProblem(result.error, "VolumeSnapshotClass parameters");
+  if (result.data.copyMethod === "shadowImage" && result.data.snapshotPool !== undefined) {
+    // A ShadowImage copy is a DP volume in the source's pool: there is no snapshot pool to choose.
+    throw new InvalidArgumentError(
+      "VolumeSnapshotClass parameters: snapshotPool: applies to copyMethod thinImage only",
+    );
+  }
   return result.data;
 }
 
