@@ -59,11 +59,12 @@ describe("capabilities", () => {
     expect(types).not.toContain("UNKNOWN");
   });
 
-  it("advertises the controller service and online expansion, and is ready once the array answers", async () => {
+  it("advertises the controller and group controller services and online expansion, and is ready once the array answers", async () => {
     const res = await call(h.identity, "GetPluginCapabilities", {});
     expect(res.capabilities.map((c) => c.service?.type ?? c.volume_expansion?.type)).toEqual([
       "CONTROLLER_SERVICE",
       "ONLINE",
+      "GROUP_CONTROLLER_SERVICE",
     ]);
     expect(await call(h.identity, "GetPluginInfo", {})).toMatchObject({ name: "csi.vsp-csi.dev" });
     expect((await call(h.identity, "Probe", {})).ready).toEqual({ value: true });

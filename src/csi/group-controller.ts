@@ -50,6 +50,12 @@ export function groupControllerService(options: GroupControllerOptions): GroupCo
       const sourceVolumeIds = req.source_volume_ids;
       if (sourceVolumeIds.length === 0) throw new InvalidArgumentError("source_volume_ids are required");
       const parameters = parseSnapshotParameters(req.parameters);
+      if (parameters.copyMethod === "shadowImage") {
+        // One point in time across volumes is a Thin Image consistency group's split.
+        throw new InvalidArgumentError(
+          "VolumeGroupSnapshotClass parameters: copyMethod: group snapshots are Thin Image consistency groups; shadowImage is not supported",
+        );
+      }
       const keys = [`group-name:${name}`, ...new Set(sourceVolumeIds.map((id) => `volume:${id}`))];
       return inflight.withLocks(keys, async () => ({
         group_snapshot: toCsiGroupSnapshot(await groups.create({ name, sourceVolumeIds, parameters })),

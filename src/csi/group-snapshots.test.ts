@@ -177,6 +177,12 @@ describe("CreateVolumeGroupSnapshot", () => {
       status.INVALID_ARGUMENT,
       /unknown key\(s\) "pool"/,
     ],
+    [
+      "copyMethod shadowImage",
+      { name: "g", source_volume_ids: [GONE_VOLUME], parameters: { copyMethod: "shadowImage" } },
+      status.INVALID_ARGUMENT,
+      /copyMethod: group snapshots are Thin Image consistency groups/,
+    ],
   ])("answers %s with the right code, creating nothing", async (_what, request, code, message) => {
     const d = await start();
     await expectStatus(call(d.clients.groupController, "CreateVolumeGroupSnapshot", request), code, message);

@@ -23,6 +23,13 @@
  * A larger size than the source: a clone needs equal sizes, so the volume is grown when the copy
  * has ended. If it has not ended within the call, the answer is ABORTED ("will be grown when the
  * copy ends"); the CO retries, and a retry after the copy grows the volume and returns it.
+ *
+ * StorageClass `copyMethod: shadowImage`: a PVC clone, or a restore from a ShadowImage snapshot
+ * whose source was deleted (its S-VOL stands alone), is a ShadowImage copy instead
+ * (shadow-image-copies.ts). A ShadowImage snapshot still paired with its source is restored with
+ * the Thin Image clone whatever the class says: sim: cascaded ShadowImage (the snapshot's S-VOL as
+ * the P-VOL of a second pair) is not simulated (create.ts refuses it), and a Thin Image clone of a
+ * split ShadowImage S-VOL is. Restores from Thin Image snapshots always use the Thin Image clone.
  */
 import { VspNotFoundError } from "../array/errors.js";
 import type { Ldev, Snapshot as ArrayPair } from "../array/types.js";
@@ -39,10 +46,13 @@ import {
   OperationInProgressError,
   OutOfRangeError,
 } from "./errors.js";
+import type { ShadowImageSnapshotId } from "./ids.js";
 import { InvalidIdError, parseSnapshotId, parseVolumeId } from "./ids.js";
 import { inPair } from "./ldev-placement.js";
 import { volumeLabel } from "./names.js";
 import type { CopySpeed } from "./parameters.js";
+import { ShadowImageCopies } from "./shadow-image-copies.js";
+import { SI_SPLIT, statusOf } from "./shadow-image-pairs.js";
 import type { SnapshotService } from "./snapshots.js";
 import { dataReductionOf, READY_STATUSES } from "./snapshots.js";
 import type { CreateVolumeInput, Volume, VolumeService } from "./volumes.js";
@@ -60,12 +70,16 @@ export interface CloneOptions {
   pollMs?: number;
 }
 
+type CopyMethod = "thinImage" | "shadowImage";
+
 /** What the copy reads from: the clone pair's P-VOL. */
 interface Source {
   array: ManagedArray;
   pvol: Ldev;
   bytes: bigint;
   what: "snapshot" | "volume";
+  /** Whether a ShadowImage pair may copy from it (not a ShadowImage snapshot still paired). */
+  shadowImageCopyable: boolean;
 }
 
 /** Clone pair statuses in which the new volume cannot be used yet (§6: COPY, PAIR). */
@@ -77,6 +91,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class CloneService {
   private readonly waitMs: number;
   private readonly pollMs: number;
+  private readonly shadowImage: ShadowImageCopies;
 
   constructor(
     private readonly volumes: VolumeService,
@@ -85,6 +100,10 @@ export class CloneService {
   ) {
     this.waitMs = options.waitMs ?? 3_000;
     this.pollMs = options.pollMs ?? 250;
+    this.shadowImage = new ShadowImageCopies(volumes, {
+      waitMs: this.waitMs,
+      pollMs: Math.min(this.pollMs, 100),
+    });
   }
 
   async create(input: CloneInput): Promise<Volume> {
@@ -109,6 +128,9 @@ export class CloneService {
     const placed = await this.volumes.place(array, { label, poolId, bytes: source.bytes, dataReductionMode });
     let ldev = placed.ldev;
     if (placed.existed) checkReuse(input, ldev, poolId, source.bytes, target);
+    if (methodFor(input, source) === "shadowImage") {
+      return this.copyWithShadowImage(input, source, ldev, label, target);
+    }
     let pair = placed.existed ? await this.clonePairOf(array, ldev.ldevId) : undefined;
     if (pair && pair.pvolLdevId !== source.pvol.ldevId) {
       throw new AlreadyExistsError(
@@ -126,12 +148,38 @@ export class CloneService {
     return this.volumes.toVolume(array, ldev, label);
   }
 
+  /** The ShadowImage path (shadow-image-copies.ts): copy, then grow once the copy stands alone. */
+  private async copyWithShadowImage(
+    input: CloneInput,
+    source: Source,
+    placed: Ldev,
+    label: string,
+    target: bigint,
+  ): Promise<Volume> {
+    const { array, pvol, what } = source;
+    const running = await this.shadowImage.copy({ array, pvol, what, ldev: placed, label, name: input.name });
+    let ldev = placed;
+    if (target > bytesOf(ldev)) {
+      if (running) throw growLater(running.copyProgressRate ?? 0, what, target);
+      ldev = await this.expandTo(array, ldev, target);
+    }
+    return this.volumes.toVolume(array, ldev, label);
+  }
+
   /** The clone pair's P-VOL, or NOT_FOUND; a snapshot must be split (ready) to be copied. */
   private async resolve(source: ContentSource): Promise<Source> {
     if (source.kind === "volume") {
       const volume = await this.volumes.get(source.volumeId);
-      return { array: volume.array, pvol: volume.ldev, bytes: volume.bytes, what: "volume" };
+      return {
+        array: volume.array,
+        pvol: volume.ldev,
+        bytes: volume.bytes,
+        what: "volume",
+        shadowImageCopyable: true,
+      };
     }
+    const id = shadowImageIdOf(source.snapshotId);
+    if (id) return this.resolveShadowImage(id, source.snapshotId);
     const snap = await this.snapshots.resolve(source.snapshotId);
     if (!snap) throw new NotFoundError(`snapshot ${source.snapshotId} does not exist`);
     const status = snap.pair.status;
@@ -144,7 +192,32 @@ export class CloneService {
       throw new ArrayUnavailableError(`the snapshot is not ready yet (pair status ${status}); retry`);
     }
     if (!snap.svol) throw new FailedPreconditionError("the snapshot has no S-VOL to restore from");
-    return { array: snap.array, pvol: snap.svol, bytes: bytesOf(snap.svol), what: "snapshot" };
+    return {
+      array: snap.array,
+      pvol: snap.svol,
+      bytes: bytesOf(snap.svol),
+      what: "snapshot",
+      shadowImageCopyable: false,
+    };
+  }
+
+  /** A ShadowImage snapshot's S-VOL: ready once split (PSUS), or alone (its source deleted). */
+  private async resolveShadowImage(id: ShadowImageSnapshotId, snapshotId: string): Promise<Source> {
+    const snap = await this.snapshots.shadowImage.resolve(id);
+    if (!snap) throw new NotFoundError(`snapshot ${snapshotId} does not exist`);
+    const status = snap.pair ? statusOf(snap.pair) : SI_SPLIT;
+    if (status === "PSUE") {
+      throw new FailedPreconditionError(
+        "the snapshot is suspended (PSUE): its full copy did not complete, typically because its pool filled up",
+      );
+    }
+    if (status !== SI_SPLIT) {
+      throw new ArrayUnavailableError(
+        `the snapshot is not ready yet (ShadowImage copy ${status}, ${snap.pair?.copyProgressRate ?? 0}% done); retry`,
+      );
+    }
+    const { array, svol } = snap;
+    return { array, pvol: svol, bytes: bytesOf(svol), what: "snapshot", shadowImageCopyable: !snap.pair };
   }
 
   /**
@@ -232,11 +305,12 @@ export class CloneService {
     what: Source["what"],
   ): Promise<Ldev> {
     const running = pair ? await this.waitWhile(array, ldev.ldevId, "any") : undefined;
-    if (running) {
-      throw new OperationInProgressError(
-        `copying from the ${what} (${running.progressRate ?? 0}% done); the volume will be grown to ${target} bytes when the copy ends; retry`,
-      );
-    }
+    if (running) throw growLater(running.progressRate ?? 0, what, target);
+    return this.expandTo(array, ldev, target);
+  }
+
+  /** Grows an independent volume (no copy into it any more) to `target` bytes. */
+  private async expandTo(array: ManagedArray, ldev: Ldev, target: bigint): Promise<Ldev> {
     const additionalBlockCapacity = Number((target - bytesOf(ldev)) / BLOCK);
     await onArray("growing the new volume", () =>
       array.client.ldevs.expand(ldev.ldevId, { additionalBlockCapacity }),
@@ -245,6 +319,29 @@ export class CloneService {
     if (!grown) throw new NotFoundError(`the new LDEV ${ldev.ldevId} disappeared`);
     return grown;
   }
+}
+
+/** The StorageClass's copy method, where the source allows it (see the module comment). */
+function methodFor(input: CloneInput, source: Source): CopyMethod {
+  return input.parameters.copyMethod === "shadowImage" && source.shadowImageCopyable
+    ? "shadowImage"
+    : "thinImage";
+}
+
+function shadowImageIdOf(snapshotId: string): ShadowImageSnapshotId | undefined {
+  try {
+    const id = parseSnapshotId(snapshotId);
+    return id.kind === "si-snapshot" ? id : undefined;
+  } catch (err) {
+    if (err instanceof InvalidIdError) return undefined;
+    throw err;
+  }
+}
+
+function growLater(progress: number, what: Source["what"], target: bigint): OperationInProgressError {
+  return new OperationInProgressError(
+    `copying from the ${what} (${progress}% done); the volume will be grown to ${target} bytes when the copy ends; retry`,
+  );
 }
 
 /** An LDEV that still has to receive the source's data: source-sized, empty, in no pair. */

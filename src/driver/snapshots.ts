@@ -17,6 +17,9 @@
  * The pair create waits for its job, which on the array ends once the pair has left COPY: the
  * point-in-time image is taken when CreateSnapshot returns, so the CO may unfreeze the application
  * then (CSI "snapshot cut"). `ready_to_use` follows the pair status (PSUS/PFUS).
+ *
+ * VolumeSnapshotClass `copyMethod: shadowImage` takes a full copy instead
+ * (shadow-image-snapshots.ts); its IDs (`…si…`) are dispatched there by kind.
  */
 import { VspError, VspNotFoundError, VspPreconditionError } from "../array/errors.js";
 import type { Ldev, Snapshot as ArrayPair } from "../array/types.js";
@@ -30,7 +33,7 @@ import {
   OperationInProgressError,
   ResourceExhaustedError,
 } from "./errors.js";
-import type { ThinImageSnapshotId } from "./ids.js";
+import type { SnapshotId, ThinImageSnapshotId } from "./ids.js";
 import {
   formatGroupSnapshotId,
   formatSnapshotId,
@@ -41,6 +44,8 @@ import {
 import { inPair } from "./ldev-placement.js";
 import { classifyLabel, snapshotGroupName } from "./names.js";
 import type { SnapshotParameters } from "./parameters.js";
+import type { SiWaitOptions } from "./shadow-image-pairs.js";
+import { ShadowImageSnapshots } from "./shadow-image-snapshots.js";
 import { listSnapshots } from "./snapshot-list.js";
 import type { ListSnapshotsQuery, SnapshotPage } from "./snapshot-list.js";
 import type { PlacedLdev, Volume, VolumeService } from "./volumes.js";
@@ -48,15 +53,18 @@ import { bytesOf } from "./volumes.js";
 
 export interface Snapshot {
   snapshotId: string;
-  id: ThinImageSnapshotId;
+  id: SnapshotId;
   array: ManagedArray;
   sourceVolumeId: string;
   /** The S-VOL's capacity: the source's size when the snapshot was taken. */
   bytes: bigint;
-  /** The pair's splitTime (when the image was taken); the time of asking before the split. */
+  /**
+   * The pair's splitTime (when the image was taken); the time of asking before the split.
+   * ShadowImage: the time in the pair's name (shadow-image-snapshots.ts).
+   */
   creationTime: Date;
   readyToUse: boolean;
-  /** The pair status on the array (PSUS, COPY, PSUE…). */
+  /** The pair status on the array (PSUS, COPY, PSUE…; SMPL for a ShadowImage S-VOL alone). */
   status: string;
   svolLdevId: number | undefined;
   /** Set for members of a group snapshot (`cg-…` groups). */
@@ -83,10 +91,19 @@ export const READY_STATUSES: ReadonlySet<string> = new Set(["PSUS", "PFUS"]);
 const TAKING = new Set(["COPY", "PAIR", "PFUL", "PSUP", "RCPY"]);
 
 export class SnapshotService {
-  constructor(private readonly volumes: VolumeService) {}
+  /** Full-copy snapshots (VolumeSnapshotClass copyMethod shadowImage). */
+  readonly shadowImage: ShadowImageSnapshots;
+
+  constructor(
+    private readonly volumes: VolumeService,
+    shadowImageWait: SiWaitOptions = {},
+  ) {
+    this.shadowImage = new ShadowImageSnapshots(volumes, shadowImageWait);
+  }
 
   async create(input: CreateSnapshotInput): Promise<Snapshot> {
     const source = await this.volumes.get(input.sourceVolumeId);
+    if (input.parameters.copyMethod === "shadowImage") return this.shadowImage.create(input, source);
     const { array } = source;
     const group = snapshotGroupName(this.volumes.driverName, input.name);
     const existing = await this.groupPair(array, group);
@@ -110,7 +127,9 @@ export class SnapshotService {
    * copy completes (D-HTI-MATRIX p.94: the array itself refuses to delete it meanwhile).
    */
   async delete(snapshotId: string): Promise<void> {
-    const id = ourId(snapshotId);
+    const any = ourSnapshotId(snapshotId);
+    if (any?.kind === "si-snapshot") return this.shadowImage.delete(any);
+    const id = any;
     const array = id && this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
     if (!id || !array) return;
     const pair = await this.pairAt(array, id);
@@ -141,6 +160,8 @@ export class SnapshotService {
   }
 
   async find(snapshotId: string): Promise<Snapshot | undefined> {
+    const any = ourSnapshotId(snapshotId);
+    if (any?.kind === "si-snapshot") return this.shadowImage.find(any);
     const resolved = await this.resolve(snapshotId);
     if (!resolved) return undefined;
     const pvol = await this.ldev(resolved.array, resolved.pair.pvolLdevId);
@@ -149,9 +170,10 @@ export class SnapshotService {
     return this.describe(resolved.array, resolved.pair, pvol, resolved.svol);
   }
 
-  /** The pair and its S-VOL as the array holds them now; undefined when gone or not ours. */
+  /** A Thin Image pair and its S-VOL as the array holds them now; undefined when gone or not ours. */
   async resolve(snapshotId: string): Promise<ResolvedSnapshot | undefined> {
-    const id = ourId(snapshotId);
+    const any = ourSnapshotId(snapshotId);
+    const id = any?.kind === "ti-snapshot" ? any : undefined;
     const array = id && this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
     if (!id || !array) return undefined;
     const pair = await this.pairAt(array, id);
@@ -310,12 +332,11 @@ export class SnapshotService {
   }
 }
 
-/** A Thin Image snapshot ID of ours, or undefined for anything else (never an error here). */
-function ourId(snapshotId: string): ThinImageSnapshotId | undefined {
+/** A snapshot ID of ours (either kind), or undefined for anything else (never an error here). */
+export function ourSnapshotId(snapshotId: string): SnapshotId | undefined {
   if (snapshotId === "") throw new InvalidArgumentError("snapshot_id is required");
   try {
-    const id = parseSnapshotId(snapshotId);
-    return id.kind === "ti-snapshot" ? id : undefined;
+    return parseSnapshotId(snapshotId);
   } catch (err) {
     if (err instanceof InvalidIdError) return undefined;
     throw err;

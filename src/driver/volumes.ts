@@ -21,6 +21,7 @@ import { formatVolumeId, InvalidIdError, parseVolumeId } from "./ids.js";
 import { freeSlot, inPair, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
 import type { Window } from "./ldev-placement.js";
 import { classifyLabel, volumeLabel } from "./names.js";
+import { releaseShadowImagePairs, shadowImagePairsToRelease } from "./shadow-image-copies.js";
 import type { DataReduction, MutableParameters, VolumeParameters } from "./parameters.js";
 
 export interface Volume {
@@ -163,13 +164,33 @@ export class VolumeService {
   }
 
   /**
+   * A volume in copy pairs: every refusal is checked (Thin Image, then ShadowImage) before any pair
+   * is deleted, so a refused delete changes nothing. ShadowImage pairs (MRCF):
+   * shadow-image-copies.ts `shadowImagePairsToRelease` — split pairs of the volume's ShadowImage
+   * snapshots go (the snapshots keep their full copies), running copies refuse.
+   */
+  private async releasePairs(array: ManagedArray, ldev: Ldev): Promise<void> {
+    const attributes = ldev.attributes ?? [];
+    const shadowImage = attributes.includes("MRCF");
+    const thinImage =
+      shadowImage && !attributes.includes("HTI") ? [] : await this.thinImagePairsToRelease(array, ldev);
+    const siPairs = shadowImage ? await shadowImagePairsToRelease(this, array, ldev) : [];
+    for (const pair of thinImage) {
+      await onArray("stopping the copy into the volume", () =>
+        array.client.snapshots.delete({ pvolLdevId: pair.pvolLdevId, muNumber: pair.muNumber }),
+      );
+    }
+    await releaseShadowImagePairs(array, siPairs);
+  }
+
+  /**
    * A volume in Thin Image pairs. As a P-VOL it keeps them: its snapshots' data, or a copy other
    * volumes are being filled from, would be lost, so the delete is refused (ARCHITECTURE §4) with
    * what is in the way. As the S-VOL of its own clone pair (a restore or clone still copying into
    * it) the copy is stopped — the volume is going anyway (D-TI-DELETE: a clone pair can be deleted
-   * in PSUP; the S-VOL content is then not guaranteed).
+   * in PSUP; the S-VOL content is then not guaranteed). Answers the pairs to delete.
    */
-  private async releasePairs(array: ManagedArray, ldev: Ldev): Promise<void> {
+  private async thinImagePairsToRelease(array: ManagedArray, ldev: Ldev): Promise<ArrayPair[]> {
     const { client } = array;
     const ldevId = ldev.ldevId;
     const below = await onArray("reading the volume's pairs", () =>
@@ -185,11 +206,7 @@ export class VolumeService {
         "volume still has snapshots or copy pairs on the array that vsp-csi did not make; delete them first",
       );
     }
-    for (const pair of above) {
-      await onArray("stopping the copy into the volume", () =>
-        client.snapshots.delete({ pvolLdevId: pair.pvolLdevId, muNumber: pair.muNumber }),
-      );
-    }
+    return above;
   }
 
   /** The volume, or NOT_FOUND for an ID that is not ours, on no configured array, or gone. */

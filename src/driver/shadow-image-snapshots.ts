@@ -1,0 +1,327 @@
+/**
+ * ShadowImage snapshots (VolumeSnapshotClass `copyMethod: shadowImage`): a full copy of the source
+ * into a DP volume of its size, independent of the source once split (ARCHITECTURE §4;
+ * vsp-rest-api.md §6 "ShadowImage"). Pairs, names and NoWait: shadow-image-pairs.ts.
+ *
+ * On the array, everything is found again from the CO name alone:
+ *   - the copy group `ci-…` = shadowImageCopyGroupName(driver, name), one pair per group, so
+ *     `GET local-clone-copygroups/<ci-…,pi-…,si-…>` answers "does it exist, and of which volume?";
+ *   - the S-VOL carries the same `ci-…` as its label and is placed like a volume
+ *     (ldev-placement.ts): the S-VOL of a crashed attempt is found again, or adopted unlabelled;
+ *   - the snapshot ID is `1.<sid>.si.<svol>.ci-…` (ids.ts).
+ *
+ * CreateSnapshot: S-VOL (place, label) → pair (NoWait) → steady split (NoWait). The image is the
+ * P-VOL at the split (D-SI-STATUS; sim: engine.ts "a split during COPY"), so the snapshot is cut
+ * when CreateSnapshot returns (CSI). The copy then runs in the background: the pair shows COPY
+ * (GUI COPY(SP)) and the snapshot is not ready; PSUS = ready. A quick split would end in PSUS at
+ * once (sim: with no copy left to follow) and a real array cannot delete a pair in its PSUS(SP)
+ * (§6), so the steady split is the one whose status tells when the S-VOL stands on its own.
+ * Every retry of CreateSnapshot while the pair shows COPY splits again, which does nothing when the
+ * pair is split already (the COPY view does not tell COPY(SP) from COPY(PD)).
+ *
+ * The pair stays split while the source lives (it names the source and the cut time). Deleting the
+ * source deletes the split pairs of its ShadowImage snapshots first (volumes.ts): the snapshot is
+ * then its labelled S-VOL alone — still ready, sized by the S-VOL, but the array no longer records
+ * its source or cut time: source_volume_id is answered empty and creation_time as the Unix epoch
+ * ("unknown"; it is stable, unlike "now").
+ */
+import { VspError } from "../array/errors.js";
+import type { Ldev, LocalCloneCopyPair } from "../array/types.js";
+import { onArray, toDriverError } from "./array-errors.js";
+import type { ManagedArray } from "./arrays.js";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  OperationInProgressError,
+  ResourceExhaustedError,
+} from "./errors.js";
+import type { ShadowImageSnapshotId } from "./ids.js";
+import { formatSnapshotId, formatVolumeId } from "./ids.js";
+import { inPair } from "./ldev-placement.js";
+import { classifyLabel, shadowImageCopyGroupName } from "./names.js";
+import type { SiNames, SiWaitOptions } from "./shadow-image-pairs.js";
+import {
+  createPair,
+  deletePair,
+  getPair,
+  groupPair,
+  isRefusal,
+  SI_SPLIT,
+  siNames,
+  splitPair,
+  statusOf,
+  timeOfPairName,
+} from "./shadow-image-pairs.js";
+import type { CreateSnapshotInput, Snapshot } from "./snapshots.js";
+import type { PlaceLdevInput, PlacedLdev, Volume, VolumeService } from "./volumes.js";
+import { bytesOf } from "./volumes.js";
+
+/** A ShadowImage snapshot as the array holds it now: what restores read. */
+export interface ResolvedShadowImageSnapshot {
+  id: ShadowImageSnapshotId;
+  array: ManagedArray;
+  svol: Ldev;
+  /** The snapshot's own pair with its source; undefined once the source was deleted. */
+  pair: LocalCloneCopyPair | undefined;
+}
+
+/** What creation_time says once the array no longer records it (see the module comment). */
+export const UNKNOWN_TIME = new Date(0);
+
+export class ShadowImageSnapshots {
+  constructor(
+    private readonly volumes: VolumeService,
+    private readonly wait: SiWaitOptions = {},
+  ) {}
+
+  async create(input: CreateSnapshotInput, source: Volume): Promise<Snapshot> {
+    const { array } = source;
+    const names = siNames(shadowImageCopyGroupName(this.volumes.driverName, input.name));
+    const existing = await groupPair(array, names);
+    if (existing) {
+      if (existing.pvolLdevId !== source.ldev.ldevId) {
+        throw new AlreadyExistsError(
+          `a snapshot named "${input.name}" already exists, of another volume (LDEV ${existing.pvolLdevId})`,
+        );
+      }
+      const pair = await this.cut(array, existing);
+      return this.describe(array, names.copyGroupName, await this.svolOf(array, pair), pair, source.ldev);
+    }
+    const svol = await this.svolFor(array, source, names.copyGroupName, input.name);
+    const pair = await this.start(array, source, svol, names);
+    return this.describe(array, names.copyGroupName, svol, pair, source.ldev);
+  }
+
+  /**
+   * Idempotent: no array, no S-VOL of ours, or nothing left is success. Refused (FAILED_PRECONDITION,
+   * nothing deleted) while a restore or clone copies from the S-VOL; the pair goes first, then the
+   * S-VOL (the array refuses to delete an LDEV in a pair).
+   */
+  async delete(id: ShadowImageSnapshotId): Promise<void> {
+    const array = this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
+    if (!array) return;
+    const svol = await this.ownSvol(array, id);
+    if (!svol) return;
+    const pair = inPair(svol) ? await this.ownPair(array, id) : undefined;
+    if (copiesFrom(svol, pair)) throw restoreRunning();
+    if (pair) await this.deleteOwnPair(array, pair);
+    try {
+      await this.volumes.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
+    } catch (err) {
+      if (err instanceof FailedPreconditionError) throw restoreRunning(err);
+      throw err;
+    }
+  }
+
+  /** The snapshot, or undefined for an unknown array or a snapshot gone. */
+  async find(id: ShadowImageSnapshotId): Promise<Snapshot | undefined> {
+    const array = this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
+    const svol = array && (await this.ownSvol(array, id));
+    return array && svol && this.describeSvol(array, svol);
+  }
+
+  /**
+   * The snapshot an S-VOL labelled `ci-…` is: with its pair and source while they exist. `known`
+   * are LDEVs already read (a range listing), to spare reading the source again.
+   */
+  async describeSvol(array: ManagedArray, svol: Ldev, known?: ReadonlyMap<number, Ldev>): Promise<Snapshot> {
+    const copyGroupName = svol.label ?? "";
+    const id = {
+      kind: "si-snapshot",
+      storageDeviceId: array.config.storageDeviceId,
+      svolLdevId: svol.ldevId,
+      copyGroupName,
+    } as const;
+    const pair = inPair(svol) ? await this.ownPair(array, id) : undefined;
+    const pvol = pair && (known?.get(pair.pvolLdevId) ?? (await this.ldev(array, pair.pvolLdevId)));
+    return this.describe(array, copyGroupName, svol, pair, pvol);
+  }
+
+  /** The S-VOL and the snapshot's pair (if the source still lives), or undefined when gone. */
+  async resolve(id: ShadowImageSnapshotId): Promise<ResolvedShadowImageSnapshot | undefined> {
+    const array = this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
+    if (!array) return undefined;
+    const svol = await this.ownSvol(array, id);
+    if (!svol) return undefined;
+    const pair = inPair(svol) ? await this.ownPair(array, id) : undefined;
+    return { id, array, svol, pair };
+  }
+
+  /** The snapshot an S-VOL of ours (label `ci-…`) is, as CSI describes it. */
+  describe(
+    array: ManagedArray,
+    copyGroupName: string,
+    svol: Ldev,
+    pair: LocalCloneCopyPair | undefined,
+    pvol: Ldev | undefined,
+  ): Snapshot {
+    const storageDeviceId = array.config.storageDeviceId;
+    const id: ShadowImageSnapshotId = {
+      kind: "si-snapshot",
+      storageDeviceId,
+      svolLdevId: svol.ldevId,
+      copyGroupName,
+    };
+    const source =
+      pvol && classifyLabel(pvol.label ?? "") === "volume"
+        ? formatVolumeId({ storageDeviceId, ldevId: pvol.ldevId, label: pvol.label ?? "" })
+        : "";
+    const status = pair ? statusOf(pair) : "SMPL";
+    return {
+      snapshotId: formatSnapshotId(id),
+      id,
+      array,
+      sourceVolumeId: source,
+      bytes: bytesOf(svol),
+      creationTime: pair ? (timeOfPairName(pair.copyPairName) ?? UNKNOWN_TIME) : UNKNOWN_TIME,
+      // Alone (its source deleted), the S-VOL holds the complete image: it was split and copied.
+      readyToUse: pair ? status === SI_SPLIT : true,
+      status,
+      svolLdevId: svol.ldevId,
+    };
+  }
+
+  /** An LDEV, or undefined for a free id. */
+  ldev(array: ManagedArray, ldevId: number): Promise<Ldev | undefined> {
+    return onArray("reading an LDEV of the snapshot", () => array.client.ldevs.get(ldevId));
+  }
+
+  // ---- creation ----------------------------------------------------------------------------
+
+  /** The S-VOL, placed by the copy group's name; a leftover that no longer fits is replaced. */
+  private async svolFor(array: ManagedArray, source: Volume, label: string, name: string): Promise<Ldev> {
+    const mode = source.ldev.dataReductionMode;
+    const wanted: PlaceLdevInput = {
+      label,
+      poolId: source.ldev.poolId ?? array.config.defaultPoolId,
+      bytes: source.bytes,
+      // The S-VOL saves capacity as its source does (as Thin Image S-VOLs do, snapshots.ts).
+      ...(mode === "compression" || mode === "compression_deduplication" ? { dataReductionMode: mode } : {}),
+    };
+    const placed: PlacedLdev = await this.volumes.place(array, wanted);
+    if (!placed.existed) return placed.ldev;
+    const svol = placed.ldev;
+    if (inPair(svol)) {
+      throw new FailedPreconditionError(
+        `LDEV ${svol.ldevId}, labelled for this snapshot, is in another pair; remove that pair first`,
+      );
+    }
+    // Data and no pair: a finished snapshot whose source was deleted, not a crashed attempt.
+    if ((svol.numOfUsedBlock ?? 0) > 0) {
+      throw new AlreadyExistsError(`a snapshot named "${name}" already exists, of a volume since deleted`);
+    }
+    if (bytesOf(svol) === source.bytes && svol.poolId === wanted.poolId) return svol;
+    // Left by an attempt before the source was expanded: a pair needs equal sizes.
+    await this.volumes.deleteLdev(array, svol, "replacing a stale S-VOL");
+    return (await this.volumes.place(array, wanted)).ldev;
+  }
+
+  /** Pair (NoWait) and split; a failure removes what this call made, so nothing is left. */
+  private async start(
+    array: ManagedArray,
+    source: Volume,
+    svol: Ldev,
+    names: SiNames,
+  ): Promise<LocalCloneCopyPair> {
+    const reduced = [source.ldev, svol].some((l) => (l.dataReductionMode ?? "disabled") !== "disabled");
+    let pairId: string;
+    try {
+      pairId = await createPair(array, {
+        names,
+        pvolLdevId: source.ldev.ldevId,
+        svolLdevId: svol.ldevId,
+        isDataReductionForceCopy: reduced,
+      });
+    } catch (err) {
+      // The S-VOL holds no data yet: it goes with the failed pair.
+      await this.volumes
+        .deleteLdev(array, svol, "removing the S-VOL of a failed snapshot")
+        .catch(() => undefined);
+      throw pairCreateError(err, svol);
+    }
+    const pair = await getPair(array, pairId);
+    if (!pair) throw new OperationInProgressError("the new ShadowImage pair is not visible yet; retry");
+    return this.cut(array, pair);
+  }
+
+  /** Splits a pair not known to be split (COPY, PAIR); answers the pair as it is then. */
+  private async cut(array: ManagedArray, pair: LocalCloneCopyPair): Promise<LocalCloneCopyPair> {
+    const status = statusOf(pair);
+    if (status !== "COPY" && status !== "PAIR") return pair;
+    await splitPair(array, pair.localCloneCopypairId, false);
+    const now = await getPair(array, pair.localCloneCopypairId);
+    if (!now) throw new OperationInProgressError("the ShadowImage pair disappeared while being split; retry");
+    return now;
+  }
+
+  // ---- deletion and lookups -------------------------------------------------------------------
+
+  private async deleteOwnPair(array: ManagedArray, pair: LocalCloneCopyPair): Promise<void> {
+    try {
+      await deletePair(array, pair, this.wait);
+    } catch (err) {
+      if (!isRefusal(err)) throw toDriverError(err, "deleting the snapshot's ShadowImage pair");
+      throw new OperationInProgressError(
+        `the snapshot's ShadowImage pair cannot be deleted in status ${statusOf(pair)} now; retry`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** The S-VOL an ID names, unless gone or its LDEV number now belongs to something else. */
+  private async ownSvol(array: ManagedArray, id: ShadowImageSnapshotId): Promise<Ldev | undefined> {
+    const svol = await this.ldev(array, id.svolLdevId);
+    return svol?.label === id.copyGroupName ? svol : undefined;
+  }
+
+  /** The snapshot's own pair (its copy group, onto this S-VOL), or undefined. */
+  private async ownPair(
+    array: ManagedArray,
+    id: ShadowImageSnapshotId,
+  ): Promise<LocalCloneCopyPair | undefined> {
+    const pair = await groupPair(array, siNames(id.copyGroupName));
+    return pair?.svolLdevId === id.svolLdevId ? pair : undefined;
+  }
+
+  private async svolOf(array: ManagedArray, pair: LocalCloneCopyPair): Promise<Ldev> {
+    const svol = await this.ldev(array, pair.svolLdevId);
+    if (!svol)
+      throw new OperationInProgressError(
+        `the snapshot's S-VOL (LDEV ${pair.svolLdevId}) is not readable; retry`,
+      );
+    return svol;
+  }
+}
+
+/**
+ * Whether another copy reads the S-VOL: a Thin Image clone (HTI: restores, D-HTI-MATRIX) or a
+ * ShadowImage pair other than the snapshot's own (MRCF without it).
+ */
+function copiesFrom(svol: Ldev, own: LocalCloneCopyPair | undefined): boolean {
+  const attributes = svol.attributes ?? [];
+  return attributes.includes("HTI") || (attributes.includes("MRCF") && own === undefined);
+}
+
+function restoreRunning(cause?: unknown): FailedPreconditionError {
+  return new FailedPreconditionError(
+    "a restore or clone from this snapshot is still copying; retry when it completes",
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Pair-create refusals with what to do about them; the rest as array-errors.ts maps them. */
+export function pairCreateError(err: unknown, svol: Ldev): unknown {
+  if (err instanceof VspError && err.is("POOL_FULL")) {
+    return new ResourceExhaustedError(
+      `pool ${svol.poolId ?? "?"} is full: a ShadowImage copy needs the source's full size in it; free capacity in the pool or add pool volumes`,
+      { cause: err },
+    );
+  }
+  if (err instanceof VspError && err.is("MU_IN_USE")) {
+    return new ResourceExhaustedError(
+      "the source volume is already in 3 ShadowImage pairs, the array's limit per volume (MU 0-2); delete one of its ShadowImage snapshots, or use copyMethod thinImage",
+      { cause: err },
+    );
+  }
+  return toDriverError(err, "creating the ShadowImage pair");
+}
