@@ -11,62 +11,24 @@
  * (holdChangesAfter k). A clean run is measured first; its number of change requests K is the
  * number of crash points each variant must go through (k = 0..K-1 held, k = K completes).
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { DEFAULT_DRIVER_NAME } from "../../src/config/schema.js";
 import { call } from "../../src/csi/test-support/clients.js";
 import { groupSnapshotGroupName } from "../../src/driver/names.js";
 import type { LdevState, SimState } from "../../src/simulator/state.js";
-import type { TestSim } from "../../src/simulator/test-support/harness.js";
-import { startTestSim } from "../../src/simulator/test-support/harness.js";
+
 import type { CrashReport, CsiClients, Variant } from "./support.js";
-import { CrashRig, ldevFileIds, liveChildren, overran, runCrashMatrix, stateDiff } from "./support.js";
+import { useCrashRig } from "./rig-lifecycle.js";
+import { ldevFileIds, runCrashMatrix, stateDiff } from "./support.js";
 
 const MIB = 1024 * 1024;
 const CAPABILITY = { access_mode: { mode: "SINGLE_NODE_WRITER" as const }, mount: { fs_type: "ext4" } };
 const TEST_TIMEOUT_MS = 90_000;
 const VOLUMES = 3;
 
-let t: TestSim | undefined;
-let rig: CrashRig | undefined;
-let workDir = "";
-
-function sim(): TestSim {
-  if (!t) throw new Error("no simulator");
-  return t;
-}
-
-function crashRig(): CrashRig {
-  if (!rig) throw new Error("no controller");
-  return rig;
-}
-
-beforeEach(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "vsp-group-crash-"));
-  t = await startTestSim();
-  rig = await CrashRig.start(t, workDir);
-});
-
-afterEach(async () => {
-  try {
-    await rig?.stop();
-  } finally {
-    rig = undefined;
-    await t?.stop();
-    t = undefined;
-    await rm(workDir, { recursive: true, force: true });
-  }
-  expect(liveChildren()).toBe(0);
-  expect(overran.splice(0)).toEqual([]);
-});
-
-afterAll(() => {
-  expect(liveChildren()).toBe(0);
-});
+const { sim, crashRig } = useCrashRig("vsp-group-crash-");
 
 // --- CSI calls ----------------------------------------------------------------------------------
 
