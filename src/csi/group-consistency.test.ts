@@ -15,10 +15,9 @@ import { readdir } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 
 import { status } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { groupSnapshotGroupName } from "../driver/names.js";
-import type { SimTimings } from "../simulator/config.js";
 import { basicAuth } from "../simulator/test-support/harness.js";
 import type { TestSim } from "../simulator/test-support/harness.js";
 import type { VolumeGroupSnapshot__Output } from "./generated/csi/v1/VolumeGroupSnapshot.js";
@@ -42,23 +41,13 @@ import {
   pattern,
   sha256Of,
   shaOfImage,
-  startSnapshotHarness,
+  useSnapshotHarness,
 } from "./test-support/snapshot-harness.js";
 
 const SIZE = 8 * MIB;
 const SID = "886000123456";
 
-let h: DriverHarness | undefined;
-
-async function start(timings: Partial<SimTimings> = {}): Promise<DriverHarness> {
-  h = await startSnapshotHarness(timings);
-  return h;
-}
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+const start = useSnapshotHarness();
 
 // ---- helpers --------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@
  * test/crash/shadow-image-crash.test.ts.
  */
 import { status } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { parseSnapshotId } from "../driver/ids.js";
 import { shadowImageCopyGroupName } from "../driver/names.js";
@@ -27,13 +27,13 @@ import {
   restRequests,
   writeData,
 } from "./test-support/driver-harness.js";
-import type { ControllerClient, DriverHarness } from "./test-support/driver-harness.js";
+import type { ControllerClient } from "./test-support/driver-harness.js";
 import {
   copyEnded,
   pattern,
   sha256Of,
   shaOfImage,
-  startSnapshotHarness,
+  useSnapshotHarness,
 } from "./test-support/snapshot-harness.js";
 
 const SIZE = 8 * MIB;
@@ -41,17 +41,7 @@ const SI = { copyMethod: "shadowImage" };
 /** A ShadowImage copy of 1 MiB of data takes about 400 ms. */
 const TIMED: Partial<SimTimings> = { siCopyMs: 400 };
 
-let h: DriverHarness | undefined;
-
-async function start(timings: Partial<SimTimings> = {}): Promise<DriverHarness> {
-  h = await startSnapshotHarness(timings);
-  return h;
-}
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+const start = useSnapshotHarness();
 
 // ---- helpers ------------------------------------------------------------------------------------
 

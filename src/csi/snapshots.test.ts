@@ -37,7 +37,7 @@ import {
   ldevIn,
   writeData,
 } from "./test-support/driver-harness.js";
-import type { ControllerClient, DriverHarness } from "./test-support/driver-harness.js";
+import type { ControllerClient } from "./test-support/driver-harness.js";
 import {
   copyEnded,
   holdings,
@@ -45,24 +45,14 @@ import {
   pairs,
   pattern,
   sha256Of,
-  startSnapshotHarness,
+  useSnapshotHarness,
 } from "./test-support/snapshot-harness.js";
 
 const SIZE = 8 * MIB;
 const GONE_VOLUME = "1.886000123456.v.4321.cv-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const GONE_SNAPSHOT = "1.886000123456.ti.4321.0.cs-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
-let h: DriverHarness | undefined;
-
-async function start(timings: Partial<SimTimings> = {}): Promise<DriverHarness> {
-  h = await startSnapshotHarness(timings);
-  return h;
-}
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+const start = useSnapshotHarness();
 
 // ---- helpers ------------------------------------------------------------------------------------
 

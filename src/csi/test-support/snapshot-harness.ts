@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 
 import { VspClient } from "../../array/client.js";
 import type { VspArray } from "../../array/client.js";
@@ -37,6 +37,22 @@ export const MIB = 1024 * 1024;
 export function startSnapshotHarness(timings: Partial<SimTimings> = {}): Promise<DriverHarness> {
   const sim = { timings: { ...INSTANT_TIMINGS, ...timings } };
   return startDriverHarness({ arrays: [{ ...FC_ARRAY, sim }] });
+}
+
+/**
+ * For a test file: registers an afterEach that stops the harness the running test started, and
+ * returns `start(timings)`, which starts one (one per test).
+ */
+export function useSnapshotHarness(): (timings?: Partial<SimTimings>) => Promise<DriverHarness> {
+  let h: DriverHarness | undefined;
+  afterEach(async () => {
+    await h?.stop();
+    h = undefined;
+  });
+  return async (timings = {}) => {
+    h = await startSnapshotHarness(timings);
+    return h;
+  };
 }
 
 // ---- data -------------------------------------------------------------------------------------
