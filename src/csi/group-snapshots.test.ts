@@ -6,11 +6,10 @@
  * group-consistency.test.ts and test/crash.
  */
 import { status } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { parseSnapshotId } from "../driver/ids.js";
 import { groupMemberLabelPrefix, groupSnapshotGroupName } from "../driver/names.js";
-import type { SimTimings } from "../simulator/config.js";
 import type { VolumeGroupSnapshot__Output } from "./generated/csi/v1/VolumeGroupSnapshot.js";
 import { call } from "./test-support/clients.js";
 import {
@@ -31,24 +30,14 @@ import {
   pattern,
   sha256Of,
   shaOfImage,
-  startSnapshotHarness,
+  useSnapshotHarness,
 } from "./test-support/snapshot-harness.js";
 
 const SIZE = 8 * MIB;
 const GONE_VOLUME = "1.886000123456.v.4321.cv-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const GONE_GROUP = "1.886000123456.grp.cg-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
-let h: DriverHarness | undefined;
-
-async function start(timings: Partial<SimTimings> = {}): Promise<DriverHarness> {
-  h = await startSnapshotHarness(timings);
-  return h;
-}
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+const start = useSnapshotHarness();
 
 /** `n` volumes named `pvc-<i>`, each holding its own pattern. */
 async function volumesWithData(d: DriverHarness, n: number): Promise<{ ids: string[]; data: Buffer[] }> {
@@ -265,6 +254,18 @@ describe("members and DeleteVolumeGroupSnapshot", () => {
       call(d.controller, "DeleteSnapshot", { snapshot_id: member }),
       status.INVALID_ARGUMENT,
       /part of a group snapshot/,
+    );
+    expect(pairs(d.t)).toHaveLength(2);
+  });
+
+  it("keeps its volumes from being deleted while it exists (FAILED_PRECONDITION naming it)", async () => {
+    const d = await start();
+    const { ids } = await volumesWithData(d, 2);
+    await groupSnapshot(d, "vgs-1", ids);
+    await expectStatus(
+      call(d.controller, "DeleteVolume", { volume_id: ids[0] ?? "" }),
+      status.FAILED_PRECONDITION,
+      /1 group snapshot\(s\) \(delete the VolumeGroupSnapshots first\)/,
     );
     expect(pairs(d.t)).toHaveLength(2);
   });

@@ -368,10 +368,13 @@ export class VolumeService {
 
 /** Why a P-VOL cannot go: its snapshots, or copies still running out of it into other volumes. */
 function dependentsMessage(pairs: ArrayPair[]): string {
-  const snapshots = pairs.filter((p) => !p.isClone).length;
+  const inGroup = (p: ArrayPair) => classifyLabel(p.snapshotGroupName) === "group-snapshot";
+  const snapshots = pairs.filter((p) => !p.isClone && !inGroup(p)).length;
+  const groups = new Set(pairs.filter(inGroup).map((p) => p.snapshotGroupName)).size;
   const copies = pairs.filter((p) => p.isClone === true);
   const parts = [];
   if (snapshots > 0) parts.push(`${snapshots} snapshot(s) (delete the VolumeSnapshots first)`);
+  if (groups > 0) parts.push(`${groups} group snapshot(s) (delete the VolumeGroupSnapshots first)`);
   if (copies.length > 0) {
     const targets = copies.map((p) => `LDEV ${p.svolLdevId ?? "?"} at ${p.progressRate ?? 0}%`).join(", ");
     parts.push(`a copy in progress to ${copies.length} volume(s) (${targets}; retry when it completes)`);
