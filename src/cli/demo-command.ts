@@ -21,28 +21,18 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-import { credentials } from "@grpc/grpc-js";
-import type { ServiceError } from "@grpc/grpc-js";
-
-import { VspClient } from "../array/client.js";
-import { loadConfig } from "../config/index.js";
 import type { ControllerClient } from "../csi/generated/csi/v1/Controller.js";
-import type { GroupControllerClient } from "../csi/generated/csi/v1/GroupController.js";
 import type { CreateVolumeGroupSnapshotResponse__Output } from "../csi/generated/csi/v1/CreateVolumeGroupSnapshotResponse.js";
 import type { CreateSnapshotResponse__Output } from "../csi/generated/csi/v1/CreateSnapshotResponse.js";
 import type { CreateVolumeRequest } from "../csi/generated/csi/v1/CreateVolumeRequest.js";
 import type { CreateVolumeResponse__Output } from "../csi/generated/csi/v1/CreateVolumeResponse.js";
-import { loadCsiProto } from "../csi/proto-options.js";
-import { startCsiServer } from "../csi/server.js";
 import { parseVolumeId } from "../driver/ids.js";
-import { createLogger } from "../logging.js";
-import { DEFAULT_PASSWORD, DEFAULT_USERNAME, GIB, MIB, REALISTIC_TIMINGS } from "../simulator/config.js";
-import { Simulator } from "../simulator/index.js";
-import type { RunningSimulator } from "../simulator/index.js";
+import { GIB, MIB } from "../simulator/config.js";
 import { groupSnapshotStep } from "./demo-group-step.js";
 import type { GroupStepDeps } from "./demo-group-step.js";
+import { adminAuth, startStage, unaryCall } from "./demo-stage.js";
+import type { Stage } from "./demo-stage.js";
 import { UsageError } from "./usage-error.js";
-import { buildDriver } from "./wiring.js";
 
 export const DEMO_USAGE = `Usage: vsp-csi demo [options]
 
@@ -57,29 +47,6 @@ const BLOCK_CAP = { access_mode: { mode: "SINGLE_NODE_WRITER" as const }, block:
 interface Step {
   what: string;
   ms: number;
-}
-
-/** Everything the demo started, stopped in reverse on the way out. */
-interface Stage {
-  sim: Simulator;
-  running: RunningSimulator;
-  controller: ControllerClient;
-  groupController: GroupControllerClient;
-  rest: VspClient;
-  close(): Promise<void>;
-}
-
-/** One unary gRPC call as a promise: `unaryCall((cb) => controller.CreateVolume(req, cb))`. */
-function unaryCall<Res>(
-  invoke: (cb: (err: ServiceError | null, value?: Res) => void) => unknown,
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    invoke((err, value) => {
-      if (err) reject(err);
-      else if (value === undefined) reject(new Error("the driver answered nothing"));
-      else resolve(value);
-    });
-  });
 }
 
 class Demo {
@@ -186,69 +153,6 @@ function expectedSha(seed: string, bytes: number, size = VOLUME_BYTES): string {
   for (let done = bytes; done < size; done += CHUNK)
     hash.update(zeros.subarray(0, Math.min(CHUNK, size - done)));
   return hash.digest("hex");
-}
-
-function adminAuth(): string {
-  return `Basic ${Buffer.from(`${DEFAULT_USERNAME}:${DEFAULT_PASSWORD}`).toString("base64")}`;
-}
-
-async function startStage(dataDir: string, logLevel: string): Promise<Stage> {
-  const sim = await Simulator.create({ dataDir: join(dataDir, "sim"), timings: { ...REALISTIC_TIMINGS } });
-  const running = await sim.listen({ port: 0 });
-  const configPath = join(dataDir, "driver-config.json");
-  const array = {
-    name: "sim",
-    url: running.url,
-    storageDeviceId: sim.core.config.storageDeviceId,
-    credentials: { username: DEFAULT_USERNAME, password: DEFAULT_PASSWORD },
-    defaultPoolId: 0,
-    targetPorts: ["CL1-A", "CL2-A"],
-    transport: "sim",
-  };
-  const { config } = await loadConfig({
-    argv: [
-      "--mode",
-      "controller",
-      "--config",
-      configPath,
-      "--endpoint",
-      `unix://${join(dataDir, "csi.sock")}`,
-    ],
-    env: {},
-    readFile: (path) =>
-      path === configPath
-        ? Promise.resolve(JSON.stringify({ arrays: [array] }))
-        : Promise.reject(new Error(path)),
-  });
-  const driver = await buildDriver(config, createLogger(logLevel, process.stderr));
-  const server = await startCsiServer(config.endpoint, driver.services);
-  // As kubelet and the sidecars dial it: :authority "localhost" on the unix socket (server.ts).
-  const csi = loadCsiProto().csi.v1;
-  const dial = { "grpc.default_authority": "localhost" };
-  const controller = new csi.Controller(server.address, credentials.createInsecure(), dial);
-  const groupController = new csi.GroupController(server.address, credentials.createInsecure(), dial);
-  const rest = new VspClient({
-    baseUrl: running.url,
-    storageDeviceId: array.storageDeviceId,
-    username: DEFAULT_USERNAME,
-    password: DEFAULT_PASSWORD,
-    logger: createLogger("silent"),
-  });
-  return {
-    sim,
-    running,
-    controller,
-    groupController,
-    rest,
-    close: async () => {
-      controller.close();
-      groupController.close();
-      await server.stop();
-      await driver.close();
-      await rest.close();
-      await running.close();
-    },
-  };
 }
 
 async function createVolume(
