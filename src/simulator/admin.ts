@@ -27,7 +27,13 @@ export function mountAdminRoutes(app: Hono, sim: SimCore): void {
     await next();
   });
 
-  app.get(`${ADMIN_ROOT}/faults`, (c) => c.json({ ...sim.faults.settings, heldCount: sim.faults.heldCount }));
+  app.get(`${ADMIN_ROOT}/faults`, (c) =>
+    c.json({
+      ...sim.faults.settings,
+      heldCount: sim.faults.heldCount,
+      heldRequests: sim.faults.heldRequests,
+    }),
+  );
   app.put(`${ADMIN_ROOT}/faults`, async (c) =>
     c.json(sim.faults.update(parseWith(faultPatchSchema, await readJson(c)))),
   );

@@ -112,7 +112,12 @@ describe("holding change requests (crash testing)", () => {
     expect((await t.job("POST", `${t.base}${lockPath}`, { parameters: {} })).body.state).toBe("Succeeded");
     const held = t.job("POST", unlockUrl(t));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect((await t.admin("GET", "/simulator/faults")).body.heldCount).toBe(1);
+    const faults = (await t.admin("GET", "/simulator/faults")).body;
+    expect(faults.heldCount).toBe(1);
+    // Which request waits, so a crash test can name the exact point it stopped the client at.
+    expect(faults.heldRequests).toEqual([
+      "POST /ConfigurationManager/v1/services/resource-group-service/actions/unlock/invoke",
+    ]);
     // Queries are not held: a client can still look around.
     expect((await t.req("GET", `${t.short}/jobs`)).status).toBe(200);
     await t.admin("PUT", "/simulator/faults", { holdChangesAfter: null });

@@ -53,7 +53,7 @@ export const faultPatchSchema = z
 
 export class Faults {
   settings: FaultSettings = faultSettingsSchema.parse({});
-  private held: ((process: boolean) => void)[] = [];
+  private held: { request: string; resolve: (process: boolean) => void }[] = [];
 
   update(patch: z.infer<typeof faultPatchSchema>): FaultSettings {
     const merged = faultSettingsSchema.parse({ ...this.settings, ...patch });
@@ -74,25 +74,30 @@ export class Faults {
     return this.held.length;
   }
 
+  /** The change requests being held right now, as "METHOD /path", in arrival order. */
+  get heldRequests(): string[] {
+    return this.held.map((h) => h.request);
+  }
+
   /**
-   * Called for every change request before it is processed. Resolves true to process it, false
-   * to drop it (the hold was lifted with heldOnRelease "drop").
+   * Called for every change request ("METHOD /path") before it is processed. Resolves true to
+   * process it, false to drop it (the hold was lifted with heldOnRelease "drop").
    */
-  async admitChange(): Promise<boolean> {
+  async admitChange(request: string): Promise<boolean> {
     const after = this.settings.holdChangesAfter;
     if (after === null) return true;
     if (after > 0) {
       this.settings.holdChangesAfter = after - 1;
       return true;
     }
-    return new Promise<boolean>((resolve) => this.held.push(resolve));
+    return new Promise<boolean>((resolve) => this.held.push({ request, resolve }));
   }
 
   private releaseHeld(mode = this.settings.heldOnRelease): void {
     const process = mode === "process";
     const held = this.held;
     this.held = [];
-    for (const resolve of held) resolve(process);
+    for (const { resolve } of held) resolve(process);
   }
 
   /** Consumes one "busy" answer if one is due. */

@@ -178,10 +178,17 @@ interface LoggedRequest {
   status: number;
 }
 
-async function faultsOf(t: TestSim): Promise<{ heldCount: number; holdChangesAfter: number | null }> {
+interface FaultState {
+  heldCount: number;
+  /** "METHOD /path" of each held change request, in arrival order. */
+  heldRequests: string[];
+  holdChangesAfter: number | null;
+}
+
+async function faultsOf(t: TestSim): Promise<FaultState> {
   const res = await t.admin("GET", "/simulator/faults");
   if (res.status !== 200) throw new Error(`GET /simulator/faults answered ${res.status}`);
-  return res.body as { heldCount: number; holdChangesAfter: number | null };
+  return res.body as FaultState;
 }
 
 async function setFaults(t: TestSim, patch: Record<string, unknown>): Promise<void> {
@@ -324,21 +331,20 @@ export class CrashRig {
       return { held: false, result: settled.value };
     }
     const mark = await logMark(t);
+    // The crash point is the request the simulator holds — not whatever change (a concurrent
+    // sibling already past the hold) happens to be logged first after the kill.
+    const [heldAt = "?"] = (await faultsOf(t)).heldRequests;
     await this.current.kill();
     await pending;
     // The controller died before the held request answered: the call cannot have succeeded.
     if (settled?.ok !== false)
       throw new Error(`k=${k}: the call succeeded although its controller was killed`);
     await setFaults(t, { holdChangesAfter: null });
-    const [logged] = await until("the held request to be released", HOLD_WAIT_MS, async () => {
-      const changes = await changesSince(t, mark);
-      return changes.length > 0 ? changes : undefined;
-    });
+    const logged = await until("the held request to be released", HOLD_WAIT_MS, async () =>
+      (await changesSince(t, mark)).find((e) => `${e.method} ${e.path}` === heldAt),
+    );
     if ((await faultsOf(t)).heldCount !== 0) throw new Error("requests are still held after the release");
-    const heldRequest = {
-      request: `${logged?.method ?? "?"} ${normalisePath(logged?.path ?? "?")}`,
-      status: logged?.status ?? 0,
-    };
+    const heldRequest = { request: `${logged.method} ${normalisePath(logged.path)}`, status: logged.status };
     this.current = await startController(this.setup);
     return { held: true, heldRequest };
   }
