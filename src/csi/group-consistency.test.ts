@@ -351,31 +351,34 @@ describe("a group snapshot under racing dependent writes", () => {
 
 describe("partial failure inside CreateVolumeGroupSnapshot", () => {
   /*
-   * failJobsMatch is a substring of the request path; the next failJobsCount jobs whose path holds
-   * it end Failed with failJobsSsb. The members' S-VOL creates (and pair creates) run concurrently
-   * and share one path, so "one member's" is whichever reaches the array first — the others
-   * succeed, which is what makes the rollback non-trivial.
+   * failJobsMatch is a substring of the request path; after failJobsSkip matching jobs, the next
+   * failJobsCount fail with failJobsSsb. The members' S-VOL creates run concurrently (one path), so
+   * the one failing is whichever reaches the array 2nd; then no pair exists yet. Pairs are created
+   * first one alone (it creates the group), then the others together: failing the 2nd pair create
+   * leaves a group with other members' pairs to undo, which makes the rollback non-trivial.
    */
-  // [step, path substring, SSB, gRPC code, the rollback's deletes: S-VOLs, group deletes]
+  // [step, path substring, skip, SSB, gRPC code, the rollback's deletes: S-VOLs, group deletes]
   it.each([
-    ["the S-VOL create of one member", "/ldevs", ["2E31", "9999"], status.INTERNAL, 2, 1],
-    ["the pair create of one member", "/snapshots", ["2E31", "9999"], status.INTERNAL, 3, 1],
+    ["the S-VOL create of one member", "/ldevs", 1, ["2E31", "9999"], status.INTERNAL, 2, 0],
+    ["the pair create of the first member", "/snapshots", 0, ["2E31", "9999"], status.INTERNAL, 3, 0],
+    ["the pair create of a later member", "/snapshots", 1, ["2E31", "9999"], status.INTERNAL, 3, 1],
     [
-      "the pair create of one member, pool full",
+      "the pair create of a later member, pool full",
       "/snapshots",
+      1,
       ["2E30", "0007"],
       status.RESOURCE_EXHAUSTED,
       3,
       1,
     ],
-    ["the group split", "/actions/split/invoke", ["2E31", "9999"], status.INTERNAL, 3, 1],
+    ["the group split", "/actions/split/invoke", 0, ["2E31", "9999"], status.INTERNAL, 3, 1],
   ] as const)(
     "a failure at %s leaves no pair, no group, no LDEV; the same call then succeeds",
-    async (_step, match, ssb, code, svolDeletes, groupDeletes) => {
+    async (_step, match, skip, ssb, code, svolDeletes, groupDeletes) => {
       const d = await start();
       const ids = await newVolumes(d, "pvc", 3);
       const before = holdings(d.t);
-      await setFaults(d.t, { failJobsMatch: match, failJobsCount: 1, failJobsSsb: ssb });
+      await setFaults(d.t, { failJobsMatch: match, failJobsSkip: skip, failJobsCount: 1, failJobsSsb: ssb });
       await resetRequests(d.t);
       await expectStatus(groupSnapshot(d, "vgs-1", ids), code);
       // The fault was used, by this create.

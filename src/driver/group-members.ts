@@ -38,10 +38,13 @@ export function snapshotPoolOf(array: ManagedArray, pvol: Ldev, parameters: Snap
 }
 
 /**
- * Adds one pair per source to `group` (created in CTG mode by the first pair). The S-VOL ids are
- * chosen from `listed` (one listing of the range) before any call, so members placed in the same
- * window do not race for an id. Every S-VOL this call creates is pushed to `created` as soon as it
- * exists (the caller's rollback deletes them); all members are attempted before a failure is thrown.
+ * Adds one pair per source to `group`. The S-VOL ids are chosen from `listed` (one listing of the
+ * range) before any call, so members placed in the same window do not race for an id. The S-VOLs
+ * are created concurrently, then the pairs: when the group does not exist yet (`newGroup`), the
+ * first pair alone — it creates the group in CTG mode — and the others concurrently after it, so
+ * no two requests race to create one group. Every S-VOL this call creates is pushed to `created`
+ * as soon as it exists (the caller's rollback deletes them); a stage's failure is thrown once all
+ * of its requests have ended.
  */
 export async function addMembers(
   volumes: VolumeService,
@@ -51,6 +54,7 @@ export async function addMembers(
   listed: readonly Ldev[],
   parameters: SnapshotParameters,
   created: number[],
+  newGroup: boolean,
 ): Promise<void> {
   const slots = chooseSlots(volumes, array, group, sources, listed);
   // Ids being used are never adopted as orphans by a concurrent call of this process.
@@ -64,25 +68,37 @@ export async function addMembers(
     if (id !== undefined) guard(id);
   }
   try {
-    const results = await Promise.allSettled(
-      sources.map(async (source, i) => {
+    const svols = await allOrFirstError(
+      sources.map(async ({ pvol }, i) => {
         const slot = slots[i] ?? { create: undefined };
-        let svolLdevId: number;
-        if ("adopt" in slot) {
-          svolLdevId = slot.adopt;
-        } else {
-          svolLdevId = await createSvol(array, source.pvol, slot.create);
-          created.push(svolLdevId);
-          guard(svolLdevId);
-        }
-        await createPair(array, group, source.pvol, svolLdevId, parameters);
+        if ("adopt" in slot) return slot.adopt;
+        const svolLdevId = await createSvol(array, pvol, slot.create);
+        created.push(svolLdevId);
+        guard(svolLdevId);
+        return svolLdevId;
       }),
     );
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    const pair = (i: number) =>
+      createPair(array, group, sources[i]?.pvol ?? missing(i), svols[i] ?? missing(i), parameters);
+    const indices = sources.map((_, i) => i);
+    const first = newGroup ? indices.shift() : undefined;
+    if (first !== undefined) await pair(first);
+    await allOrFirstError(indices.map(pair));
   } finally {
     for (const id of guarded) volumes.creating.delete(ldevKey(array, id));
   }
+}
+
+/** Waits for every promise; then the values, or the first failure. */
+async function allOrFirstError<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+}
+
+function missing(i: number): never {
+  throw new Error(`group member ${i} has no source or S-VOL`);
 }
 
 /** Orphans of earlier attempts first (same shape, in the member's window), else a free id. */

@@ -100,7 +100,8 @@ export class GroupSnapshotService {
     const missing = pvols.filter((l) => !have.has(l.ldevId)).map((pvol) => ({ pvol }));
     const created: number[] = [];
     try {
-      await addMembers(this.volumes, array, group, missing, listed, input.parameters, created);
+      const newGroup = pairs === undefined;
+      await addMembers(this.volumes, array, group, missing, listed, input.parameters, created, newGroup);
       await this.waitUntilPaired(array, group, pvols.length);
       await onArray("splitting the group snapshot", () => array.client.snapshotGroups.split(group));
     } catch (err) {

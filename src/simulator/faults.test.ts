@@ -63,6 +63,19 @@ describe("injected faults", () => {
     expect(retry.body.state).toBe("Succeeded");
   });
 
+  it("lets failJobsSkip matching jobs through before failing the next one", async () => {
+    t = await startTestSim();
+    await t.admin("PUT", "/simulator/faults", {
+      failJobsCount: 1,
+      failJobsMatch: "/actions/",
+      failJobsSkip: 1,
+    });
+    const unlock = `${t.base}/services/resource-group-service/actions/unlock/invoke`;
+    expect((await t.job("POST", `${t.base}${lockPath}`, { parameters: {} })).body.state).toBe("Succeeded");
+    expect((await t.job("POST", unlock)).body.state).toBe("Failed");
+    expect((await t.job("POST", unlock)).body.state).toBe("Succeeded");
+  });
+
   it("expires every session on demand", async () => {
     t = await startTestSim();
     expect((await t.admin("POST", "/simulator/sessions/expire")).status).toBe(200);

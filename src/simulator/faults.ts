@@ -18,6 +18,8 @@ export const faultSettingsSchema = z
     /** The next N jobs whose request URL contains `failJobsMatch` end Failed with `failJobsSsb`. */
     failJobsCount: z.number().int().min(0).default(0),
     failJobsMatch: z.string().default(""),
+    /** Let this many matching jobs succeed before the failures start (to hit a later one). */
+    failJobsSkip: z.number().int().min(0).default(0),
     failJobsSsb: z.tuple([z.string(), z.string()]).default(["2E31", "9999"]),
     /** Pools that behave as full: no new pages, new pairs refused, TI pairs suspend (PSUE). */
     poolFull: z.array(z.number().int().min(0)).default([]),
@@ -43,6 +45,7 @@ export const faultPatchSchema = z
     lockConflictCount: z.number().int().min(0),
     failJobsCount: z.number().int().min(0),
     failJobsMatch: z.string(),
+    failJobsSkip: z.number().int().min(0),
     failJobsSsb: z.tuple([z.string(), z.string()]),
     poolFull: z.array(z.number().int().min(0)),
     holdChangesAfter: z.number().int().min(0).nullable(),
@@ -121,6 +124,10 @@ export class Faults {
   takeJobFailure(requestUrl: string): readonly [string, string] | undefined {
     const s = this.settings;
     if (s.failJobsCount > 0 && requestUrl.includes(s.failJobsMatch)) {
+      if (s.failJobsSkip > 0) {
+        s.failJobsSkip--;
+        return undefined;
+      }
       s.failJobsCount--;
       return s.failJobsSsb;
     }
