@@ -2,12 +2,14 @@
  * Controller service: thin handlers — validate, take the per-object lock before the first await,
  * call the driver, answer.
  *
- * Locks (inflight.ts): CreateVolume takes its name, plus its content source (`snapshot:<id>` or
- * `volume:<id>`); CreateSnapshot takes its name and its source volume; DeleteSnapshot its ID.
+ * Locks (inflight.ts): CreateVolume takes its name, plus its content source (`snapshot:<id>` — and
+ * `group:<id>` for a group snapshot's member — or `volume:<id>`); CreateSnapshot takes its name and
+ * its source volume; DeleteSnapshot its ID.
  */
 import { CloneService } from "../driver/clones.js";
 import type { ContentSource } from "../driver/clones.js";
 import { InvalidArgumentError } from "../driver/errors.js";
+import { groupSnapshotIdOfMember } from "../driver/ids.js";
 import type { PublishService } from "../driver/publish.js";
 import {
   parseMutableParameters,
@@ -105,8 +107,15 @@ function contentSource(source: VolumeContentSource__Output | null | undefined): 
   throw new InvalidArgumentError("volume_content_source: snapshot or volume is required");
 }
 
-function sourceLock(source: ContentSource): string {
-  return source.kind === "snapshot" ? `snapshot:${source.snapshotId}` : `volume:${source.volumeId}`;
+/**
+ * What a copy from `source` locks: the source; for a member of a group snapshot also its group, the
+ * key DeleteVolumeGroupSnapshot takes — the group's delete would empty the member's S-VOL under a
+ * restore that has already checked it.
+ */
+function sourceLocks(source: ContentSource): string[] {
+  if (source.kind === "volume") return [`volume:${source.volumeId}`];
+  const group = groupSnapshotIdOfMember(source.snapshotId);
+  return [`snapshot:${source.snapshotId}`, ...(group ? [`group:${group}`] : [])];
 }
 
 export function controllerService(options: ControllerOptions): ControllerHandlers {
@@ -126,7 +135,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       const source = contentSource(req.volume_content_source);
       const parameters = parseVolumeParameters(req.parameters);
       const mutable = parseMutableParameters(req.mutable_parameters);
-      const keys = [`name:${name}`, ...(source ? [sourceLock(source)] : [])];
+      const keys = [`name:${name}`, ...(source ? sourceLocks(source) : [])];
       return withLocks(keys, async () => {
         const input = { name, range: req.capacity_range, parameters };
         const volume = source ? await clones.create({ ...input, source }) : await volumes.create(input);

@@ -421,6 +421,40 @@ describe("partial failure inside CreateVolumeGroupSnapshot", () => {
   });
 });
 
+describe("partial failure while the members' pairs are still in COPY (as on a real array)", () => {
+  // The array refuses to delete a pair in COPY (D-HTI-MATRIX): the undo waits for PAIR first.
+  const POOL_FULL_AT_THE_2ND_PAIR = {
+    failJobsMatch: "/snapshots",
+    failJobsSkip: 1,
+    failJobsCount: 1,
+    failJobsSsb: ["2E30", "0007"],
+  };
+
+  it("leaves no pair, no group, no S-VOL behind, and the volumes stay deletable", async () => {
+    const d = await start({ tiPairCreateMs: 1_000 });
+    const ids = await newVolumes(d, "pvc", 3);
+    const before = holdings(d.t);
+    await setFaults(d.t, POOL_FULL_AT_THE_2ND_PAIR);
+    await expectStatus(groupSnapshot(d, "vgs-1", ids), status.RESOURCE_EXHAUSTED);
+    await expectHoldings(d.t, before);
+    // Long after the pairs would have left COPY: still nothing.
+    await new Promise((r) => setTimeout(r, 1_200));
+    await expectHoldings(d.t, before);
+    for (const id of ids) await call(d.controller, "DeleteVolume", { volume_id: id });
+  });
+
+  it("a retry with other volumes answers a group snapshot of exactly those volumes", async () => {
+    const d = await start({ tiPairCreateMs: 1_000 });
+    const ids = await newVolumes(d, "pvc", 4);
+    await setFaults(d.t, POOL_FULL_AT_THE_2ND_PAIR);
+    await expectStatus(groupSnapshot(d, "vgs-1", ids.slice(0, 3)), status.RESOURCE_EXHAUSTED);
+    const wanted = [ids[0] ?? "", ids[3] ?? ""];
+    const g = await groupSnapshot(d, "vgs-1", wanted);
+    expect(g.snapshots.map((m) => m.source_volume_id).sort()).toEqual([...wanted].sort());
+    expect(pairs(d.t)).toHaveLength(2);
+  });
+});
+
 // ---- 1c: a group left uncut by an interrupted create ------------------------------------------------
 
 describe("an uncut group left by an interrupted create", () => {

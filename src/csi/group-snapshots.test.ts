@@ -310,6 +310,53 @@ describe("members and DeleteVolumeGroupSnapshot", () => {
     expect(holdings(d.t)).toEqual(before);
   });
 
+  it("and a restore from a member exclude each other: whichever comes second is ABORTED", async () => {
+    const d = await start();
+    const { ids, data } = await volumesWithData(d, 1);
+    const g = await groupSnapshot(d, "vgs-1", ids);
+    const member = g.snapshots[0]?.snapshot_id ?? "";
+    const restore = (name: string) =>
+      createVolume(d.controller, name, {
+        capacity_range: { required_bytes: String(SIZE) },
+        volume_content_source: { snapshot: { snapshot_id: member } },
+      });
+    const remove = () =>
+      call(d.clients.groupController, "DeleteVolumeGroupSnapshot", {
+        group_snapshot_id: g.group_snapshot_id,
+      });
+    const holdAfter = async (changes: number | null) => {
+      await d.t.admin("PUT", "/simulator/faults", { holdChangesAfter: changes });
+    };
+    const held = async () => {
+      for (let i = 0; i < 200; i++) {
+        if ((await d.t.admin("GET", "/simulator/faults")).body.heldCount > 0) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error("no request was held");
+    };
+    // A restore whose clone pair is on its way (its 3rd change request held in the array): the
+    // group's delete would empty the member's S-VOL under it.
+    await holdAfter(2);
+    const restoring = restore("restore-0");
+    await held();
+    await expectStatus(remove(), status.ABORTED, /in progress/);
+    await holdAfter(null);
+    const restored = await restoring;
+    expect(await sha256Of(d.t, ldevIdOf(restored.volume_id))).toBe(
+      shaOfImage(data[0] ?? Buffer.alloc(0), SIZE),
+    );
+    for (let i = 0; i < 200 && pairs(d.t).some((p) => p.isClone); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    // A group delete on its way (its first change held): a restore from a member must not start.
+    await holdAfter(0);
+    const removing = remove();
+    await held();
+    await expectStatus(restore("restore-1"), status.ABORTED, /in progress/);
+    await holdAfter(null);
+    await removing;
+    expect(pairs(d.t)).toHaveLength(0);
+  });
+
   it("refuses while a volume is still being restored from a member (FAILED_PRECONDITION), then deletes", async () => {
     const d = await start({ cloneMiBPerSecond: 2 });
     const { ids } = await volumesWithData(d, 2);

@@ -105,8 +105,11 @@ export class GroupSnapshotService {
       await this.waitUntilPaired(array, group, pvols.length);
       await onArray("splitting the group snapshot", () => array.client.snapshotGroups.split(group));
     } catch (err) {
-      // Still coming up: the retry continues from here. Anything else: undo, leave nothing.
-      if (!(err instanceof OperationInProgressError)) await this.removeUncut(array, group, created);
+      // Still coming up: the retry continues from here. Anything else: undo, leave nothing — and
+      // report the error that made us undo; if the undo fails too, a retry finds what is left.
+      if (!(err instanceof OperationInProgressError)) {
+        await this.removeUncut(array, group, created).catch(() => undefined);
+      }
       throw err;
     }
     const cut = await this.pairsOf(array, group);
@@ -244,20 +247,34 @@ export class GroupSnapshotService {
     }
   }
 
-  /** Undoes an uncut group: its pairs (one group delete), then its S-VOLs. Best effort. */
+  /**
+   * Undoes an uncut group: its pairs (one group delete, once none is in COPY: the array refuses
+   * to delete a pair in COPY, D-HTI-MATRIX), then its S-VOLs. Throws when that cannot be done now.
+   */
   private async removeUncut(array: ManagedArray, group: string, created: readonly number[]): Promise<void> {
-    try {
-      const pairs = (await this.pairsOf(array, group)) ?? [];
-      const svols = new Set([...created, ...pairs.flatMap((p) => p.svolLdevId ?? [])]);
-      if (pairs.length > 0) await this.deleteGroup(array, group);
-      const listed = await this.volumes.listRange(array, "removing a failed group snapshot");
-      for (const ldev of listed) {
-        // Only what this group used, and never a labelled (user) volume.
-        if (!svols.has(ldev.ldevId) || (ldev.label ?? "") !== "" || inPair(ldev)) continue;
-        await this.volumes.deleteLdev(array, ldev, "removing an S-VOL of a failed group snapshot");
+    const pairs = (await this.pairsOutOfCopy(array, group)) ?? [];
+    const svols = new Set([...created, ...pairs.flatMap((p) => p.svolLdevId ?? [])]);
+    if (pairs.length > 0) await this.deleteGroup(array, group);
+    const listed = await this.volumes.listRange(array, "removing an unfinished group snapshot");
+    for (const ldev of listed) {
+      // Only what this group used, and never a labelled (user) volume.
+      if (!svols.has(ldev.ldevId) || (ldev.label ?? "") !== "" || inPair(ldev)) continue;
+      await this.volumes.deleteLdev(array, ldev, "removing an S-VOL of an unfinished group snapshot");
+    }
+  }
+
+  /** The group's pairs once none is in COPY any more (bounded by waitMs, then ABORTED). */
+  private async pairsOutOfCopy(array: ManagedArray, group: string): Promise<ArrayPair[] | undefined> {
+    const deadline = Date.now() + this.waitMs;
+    for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 250)) {
+      const pairs = await this.pairsOf(array, group);
+      if (!pairs?.some((p) => p.status === "COPY")) return pairs;
+      if (Date.now() + delay > deadline) {
+        throw new OperationInProgressError(
+          "the pairs of an unfinished group snapshot are still being created; retry",
+        );
       }
-    } catch {
-      // The error that made us roll back is the one to report; a retry finds what is left.
+      await sleep(delay);
     }
   }
 
@@ -338,9 +355,15 @@ export class GroupSnapshotService {
   }
 }
 
-/** Split (or beyond): the point in time exists. */
+/** Statuses of a split pair: its image exists (PSUP while the array settles the split). */
+const SPLIT: ReadonlySet<string> = new Set(["PSUS", "PSUP", "PFUS"]);
+
+/**
+ * The group was split: the point in time exists. A pair suspended (PSUE) before any split is not
+ * cut — it failed while being created, and the create is undone rather than answered.
+ */
 function isCut(pairs: readonly ArrayPair[]): boolean {
-  return pairs.some((p) => !UNSPLIT.has(p.status));
+  return pairs.some((p) => SPLIT.has(p.status) || (p.splitTime ?? "") !== "");
 }
 
 /** CSI: the CO's snapshot_ids, when given, must be exactly the group's members. */

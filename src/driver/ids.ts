@@ -294,3 +294,14 @@ export function formatGroupSnapshotId(id: Omit<GroupSnapshotId, "kind">): string
     snapshotGroupName: id.snapshotGroupName,
   });
 }
+
+/**
+ * The group snapshot a snapshot ID is a member of (`…ti…cg-…` → `1.<sid>.grp.cg-…`), or undefined
+ * for any other ID. Lets a restore from a member lock out a concurrent delete of its group.
+ */
+export function groupSnapshotIdOfMember(snapshotId: string): string | undefined {
+  const parsed = tryParse(snapshotId);
+  if (parsed instanceof Rejected || parsed.kind !== "ti-snapshot") return undefined;
+  if (classifyLabel(parsed.snapshotGroupName) !== "group-snapshot") return undefined;
+  return formatGroupSnapshotId(parsed);
+}
