@@ -443,6 +443,17 @@ describe("partial failure while the members' pairs are still in COPY (as on a re
     for (const id of ids) await call(d.controller, "DeleteVolume", { volume_id: id });
   });
 
+  it("answers RESOURCE_EXHAUSTED when the pool fills before the split (pairs PSUE), leaving nothing", async () => {
+    const d = await start({ tiPairCreateMs: 1_000 });
+    const ids = await newVolumes(d, "pvc", 2);
+    const before = holdings(d.t);
+    const creating = groupSnapshot(d, "vgs-1", ids, { snapshotPool: "2" });
+    for (let i = 0; i < 100 && pairs(d.t).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await setFaults(d.t, { poolFull: [2] });
+    await expectStatus(creating, status.RESOURCE_EXHAUSTED, /suspended \(PSUE\).*pool 2 is probably full/);
+    await expectHoldings(d.t, before);
+  });
+
   it("a retry with other volumes answers a group snapshot of exactly those volumes", async () => {
     const d = await start({ tiPairCreateMs: 1_000 });
     const ids = await newVolumes(d, "pvc", 4);

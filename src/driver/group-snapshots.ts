@@ -29,6 +29,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   OperationInProgressError,
+  ResourceExhaustedError,
 } from "./errors.js";
 import { addMembers, snapshotPoolOf } from "./group-members.js";
 import type { GroupSnapshotId } from "./ids.js";
@@ -234,9 +235,15 @@ export class GroupSnapshotService {
     for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 250)) {
       const pairs = (await this.pairsOf(array, group)) ?? [];
       const failed = pairs.find((p) => !UNSPLIT.has(p.status));
+      if (failed?.status === "PSUE") {
+        // A pair suspends before its split when its snapshot data cannot be stored: a full pool.
+        throw new ResourceExhaustedError(
+          `the pair of LDEV ${failed.pvolLdevId} was suspended (PSUE) before the group was split; snapshot pool ${failed.snapshotPoolId ?? "?"} is probably full: free capacity in it, or use another pool (snapshotPool)`,
+        );
+      }
       if (failed) {
         throw new FailedPreconditionError(
-          `the pair of LDEV ${failed.pvolLdevId} went to ${failed.status} before the group was split (is the snapshot pool full?)`,
+          `the pair of LDEV ${failed.pvolLdevId} went to ${failed.status} before the group was split`,
         );
       }
       if (pairs.length >= count && pairs.every((p) => p.status === "PAIR")) return;

@@ -9,6 +9,7 @@ import {
   formatGroupSnapshotId,
   formatSnapshotId,
   formatVolumeId,
+  groupSnapshotIdOfMember,
   parseCsiId,
   parseGroupSnapshotId,
   parseSnapshotId,
@@ -385,5 +386,18 @@ describe("ID formats (named cases)", () => {
     ],
   ])("formatting refuses %s (it would not round-trip)", (_name, id) => {
     expect(() => formatCsiId(id)).toThrow(RangeError);
+  });
+});
+
+describe("groupSnapshotIdOfMember", () => {
+  const cg = groupSnapshotGroupName("csi.vsp-csi.dev", "vgs-1");
+  const cs = snapshotGroupName("csi.vsp-csi.dev", "snap-1");
+
+  it("names the group of a group snapshot's member, and nothing for other IDs", () => {
+    expect(groupSnapshotIdOfMember(`1.${SID}.ti.291.3.${cg}`)).toBe(`1.${SID}.grp.${cg}`);
+    expect(groupSnapshotIdOfMember(`1.${SID}.ti.291.3.${cs}`)).toBeUndefined();
+    expect(groupSnapshotIdOfMember(`1.${SID}.grp.${cg}`)).toBeUndefined();
+    expect(groupSnapshotIdOfMember("snapshot-1")).toBeUndefined();
+    expect(groupSnapshotIdOfMember("")).toBeUndefined();
   });
 });
