@@ -109,6 +109,11 @@ async function untilReady(c: ControllerClient, snapshotId: string, ms = 5_000): 
   }
 }
 
+/** Waits until the Unix second has changed at least once (pair names are timed to the second). */
+async function pastSecond(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1_100));
+}
+
 async function deleteAll(c: ControllerClient, volumeIds: string[], snapshotIds: string[]): Promise<void> {
   for (const snapshotId of snapshotIds) await call(c, "DeleteSnapshot", { snapshot_id: snapshotId });
   for (const volumeId of volumeIds) await call(c, "DeleteVolume", { volume_id: volumeId });
@@ -242,6 +247,78 @@ describe("CreateSnapshot with copyMethod shadowImage", () => {
     expect(holdings(t)).toEqual(held);
     // Thin Image snapshots of the same volume are not limited by it.
     expect((await snapshot(controller, "snap-ti", source.volume_id, {})).ready_to_use).toBe(true);
+  });
+});
+
+describe("CreateSnapshot with copyMethod shadowImage retried after a failed split", () => {
+  it("removes the pair and the S-VOL when the split fails; the retry cuts the image anew, timed then", async () => {
+    const { controller, t } = await start(TIMED);
+    const source = await volume(controller, "pvc-a");
+    const pvol = ldevIdOf(source.volume_id);
+    await writeData(t, pvol, pattern("old", MIB));
+    await t.admin("PUT", "/simulator/faults", { failJobsCount: 1, failJobsMatch: "actions/split" });
+    await expectStatus(snapshot(controller, "snap-a", source.volume_id), status.INTERNAL);
+    expect(holdings(t)).toEqual({ ...NOTHING, ldevs: [pvol] });
+    await pastSecond();
+    const written = pattern("new", MIB);
+    await writeData(t, pvol, written);
+    const beforeRetry = Math.floor(Date.now() / 1000);
+    const snap = await snapshot(controller, "snap-a", source.volume_id);
+    expect(Number(snap.creation_time?.seconds)).toBeGreaterThanOrEqual(beforeRetry);
+    await untilReady(controller, snap.snapshot_id);
+    expect(await sha256Of(t, svolOf(snap))).toBe(shaOfImage(written, SIZE));
+  });
+
+  it("makes a pair found never split (PAIR) anew before splitting: creation_time is no earlier than the cut", async () => {
+    const { controller, t } = await start();
+    const source = await volume(controller, "pvc-a");
+    const pvol = ldevIdOf(source.volume_id);
+    await writeData(t, pvol, pattern("old", MIB));
+    // The split fails, and so does the clean-up's pair delete: the pair stays, unsplit.
+    await t.admin("PUT", "/simulator/faults", { failJobsCount: 2, failJobsMatch: "local-clone-copypairs/" });
+    await expectStatus(snapshot(controller, "snap-a", source.volume_id), status.INTERNAL);
+    expect(t.sim.core.state.siPairs.map((p) => p.status)).toEqual(["PAIR"]);
+    await pastSecond();
+    const written = pattern("new", MIB);
+    await writeData(t, pvol, written);
+    const beforeRetry = Math.floor(Date.now() / 1000);
+    const snap = await snapshot(controller, "snap-a", source.volume_id);
+    // The image is the data written after the failed call, and the snapshot is timed by the retry.
+    expect(await sha256Of(t, svolOf(snap))).toBe(shaOfImage(written, SIZE));
+    expect(Number(snap.creation_time?.seconds)).toBeGreaterThanOrEqual(beforeRetry);
+    const again = await snapshot(controller, "snap-a", source.volume_id);
+    expect(again).toEqual(snap);
+    await deleteAll(controller, [source.volume_id], [snap.snapshot_id]);
+    expect(holdings(t)).toEqual(NOTHING);
+  });
+
+  it("answers a pair the array suspended (PSUE) with RESOURCE_EXHAUSTED, removing it; the retry takes it anew", async () => {
+    const { controller, t } = await start(TIMED);
+    const source = await volume(controller, "pvc-a");
+    const data = pattern("data", MIB);
+    await writeData(t, ldevIdOf(source.volume_id), data);
+    const first = await snapshot(controller, "snap-a", source.volume_id);
+    expect(first.ready_to_use).toBe(false);
+    const [p] = t.sim.core.state.siPairs;
+    if (!p) throw new Error("no pair");
+    const pairId = [p.copyGroupName, p.pvolDeviceGroupName, p.svolDeviceGroupName, p.copyPairName].join(",");
+    const suspend = await t.job(
+      "POST",
+      `${t.short}/local-clone-copypairs/${encodeURIComponent(pairId)}/actions/split/invoke`,
+      { parameters: { forceSuspend: true } },
+    );
+    expect(suspend.status).toBe(202);
+    expect(t.sim.core.state.siPairs.map((q) => q.status)).toEqual(["PSUE"]);
+    expect((await getSnapshot(controller, first.snapshot_id)).ready_to_use).toBe(false);
+    await expectStatus(
+      snapshot(controller, "snap-a", source.volume_id),
+      status.RESOURCE_EXHAUSTED,
+      /suspended by the array \(PSUE\).*it was removed: free capacity in the pool, and a retry takes the snapshot anew/,
+    );
+    expect(holdings(t)).toEqual({ ...NOTHING, ldevs: [ldevIdOf(source.volume_id)] });
+    const snap = await snapshot(controller, "snap-a", source.volume_id);
+    await untilReady(controller, snap.snapshot_id);
+    expect(await sha256Of(t, svolOf(snap))).toBe(shaOfImage(data, SIZE));
   });
 });
 
@@ -394,6 +471,91 @@ describe("DeleteSnapshot of a ShadowImage snapshot", () => {
     expect(snap.ready_to_use).toBe(false);
     await call(controller, "DeleteSnapshot", { snapshot_id: snap.snapshot_id });
     expect(holdings(t)).toEqual({ ...NOTHING, ldevs: [ldevIdOf(source.volume_id)] });
+  });
+});
+
+describe("finished ShadowImage copies whose pair the array would not delete at once (PSUS(SP))", () => {
+  /** The next copy's pair delete, right after its split, is refused as in PSUS(SP) (§6), `n` times. */
+  const refuseCopyPairDelete = (t: TestSim, n = 1) =>
+    t.admin("PUT", "/simulator/faults", {
+      failJobsCount: n,
+      failJobsSkip: 1,
+      failJobsMatch: "local-clone-copypairs/",
+      failJobsSsb: ["2E10", "9706"],
+    });
+
+  it("do not keep the snapshot they copy from from being deleted; refused only while the array refuses", async () => {
+    const { controller, t } = await start();
+    const source = await volume(controller, "pvc-a");
+    const data = pattern("data", MIB);
+    await writeData(t, ldevIdOf(source.volume_id), data);
+    const snap = await snapshot(controller, "snap-a", source.volume_id);
+    // The source goes: the snapshot stands alone; a restore with copyMethod shadowImage copies its S-VOL.
+    await call(controller, "DeleteVolume", { volume_id: source.volume_id });
+    await refuseCopyPairDelete(t, 2);
+    const restored = await volume(controller, "pvc-r", fromSnapshot(snap.snapshot_id, SI));
+    expect(t.sim.core.state.siPairs.map((p) => p.status)).toEqual(["PSUS"]);
+    // The array still refuses (the background copy runs): nothing is deleted.
+    const held = holdings(t);
+    await expectStatus(
+      call(controller, "DeleteSnapshot", { snapshot_id: snap.snapshot_id }),
+      status.FAILED_PRECONDITION,
+      /a restore or clone from this snapshot is still copying \(.*background.*\); retry when it completes/,
+    );
+    expect(holdings(t)).toEqual(held);
+    // The copy is over: the snapshot's delete dissolves the pair, then goes.
+    await call(controller, "DeleteSnapshot", { snapshot_id: snap.snapshot_id });
+    expect(holdings(t)).toEqual({ ...NOTHING, ldevs: [ldevIdOf(restored.volume_id)] });
+    expect(await sha256Of(t, ldevIdOf(restored.volume_id))).toBe(shaOfImage(data, SIZE));
+    await deleteAll(controller, [restored.volume_id], []);
+    expect(holdings(t)).toEqual(NOTHING);
+  });
+
+  it.each(["source", "clone"] as const)(
+    "are dissolved by a DeleteVolume of the %s; the clone keeps its bytes",
+    async (which) => {
+      const { controller, t } = await start();
+      const source = await volume(controller, "pvc-a");
+      const data = pattern("data", MIB);
+      await writeData(t, ldevIdOf(source.volume_id), data);
+      await refuseCopyPairDelete(t);
+      const clone = await volume(controller, "pvc-c", fromVolume(source.volume_id));
+      expect(t.sim.core.state.siPairs.map((p) => p.status)).toEqual(["PSUS"]);
+      const [first, second] = which === "source" ? [source, clone] : [clone, source];
+      await call(controller, "DeleteVolume", { volume_id: first.volume_id });
+      expect(holdings(t)).toEqual({ ...NOTHING, ldevs: [ldevIdOf(second.volume_id)] });
+      if (which === "source")
+        expect(await sha256Of(t, ldevIdOf(clone.volume_id))).toBe(shaOfImage(data, SIZE));
+      await call(controller, "DeleteVolume", { volume_id: second.volume_id });
+      expect(holdings(t)).toEqual(NOTHING);
+    },
+  );
+
+  it("do not take the source's MU slots: a ShadowImage snapshot and another clone dissolve them", async () => {
+    const { controller, t } = await start();
+    const source = await volume(controller, "pvc-a");
+    const data = pattern("data", MIB);
+    await writeData(t, ldevIdOf(source.volume_id), data);
+    const clones = [];
+    for (const n of [1, 2, 3]) {
+      await refuseCopyPairDelete(t);
+      clones.push(await volume(controller, `pvc-c${n}`, fromVolume(source.volume_id)));
+    }
+    expect(t.sim.core.state.siPairs.map((p) => p.status)).toEqual(["PSUS", "PSUS", "PSUS"]);
+    const snap = await snapshot(controller, "snap-a", source.volume_id);
+    expect(snap.ready_to_use).toBe(true);
+    expect(t.sim.core.state.siPairs.map((p) => p.svolLdevId)).toEqual([svolOf(snap)]);
+    // The snapshot's pair and two more leftovers fill MU 0-2 again: the next clone makes room.
+    for (const n of [4, 5]) {
+      await refuseCopyPairDelete(t);
+      clones.push(await volume(controller, `pvc-c${n}`, fromVolume(source.volume_id)));
+    }
+    expect(t.sim.core.state.siPairs).toHaveLength(3);
+    clones.push(await volume(controller, "pvc-c6", fromVolume(source.volume_id)));
+    expect(t.sim.core.state.siPairs.map((p) => p.svolLdevId)).toEqual([svolOf(snap)]);
+    for (const c of clones) expect(await sha256Of(t, ldevIdOf(c.volume_id))).toBe(shaOfImage(data, SIZE));
+    await deleteAll(controller, [source.volume_id, ...clones.map((c) => c.volume_id)], [snap.snapshot_id]);
+    expect(holdings(t)).toEqual(NOTHING);
   });
 });
 

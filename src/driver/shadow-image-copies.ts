@@ -7,8 +7,10 @@
  * a pair from the source in the copy group derived from that label; the pair is created (NoWait)
  * and quick-split at once (NoWait), so the volume is usable now and holds the source as it was at
  * the split (D-SI-STATUS). The pair is deleted once PSUS, leaving an independent volume; a real
- * array may refuse that during the background copy of a quick split (PSUS(SP), §6) — the pair then
- * stays until a retry, or a DeleteVolume of either volume, deletes it.
+ * array refuses that during the background copy of a quick split (PSUS(SP), §6) — the pair then
+ * stays, and whoever finds it finished later deletes it (shadow-image-pairs.ts
+ * `dissolveFinishedCopies`): a DeleteVolume of either volume, a DeleteSnapshot of the snapshot it
+ * copies from, a new ShadowImage pair of its source that needs the MU slot it holds.
  *
  * Retries and crashes converge from the array alone: the pair by its copy group, the volume by its
  * label; a labelled volume with neither a pair nor data never got its pair (it gets it now), one
@@ -27,7 +29,7 @@ import { inPair } from "./ldev-placement.js";
 import type { SiNames, SiWaitOptions } from "./shadow-image-pairs.js";
 import {
   cloneNames,
-  createPair,
+  createPairMakingRoom,
   deletePair,
   getPair,
   groupPair,
@@ -85,12 +87,12 @@ export class ShadowImageCopies {
     const reduced = [pvol, ldev].some((l) => (l.dataReductionMode ?? "disabled") !== "disabled");
     let pairId: string;
     try {
-      pairId = await createPair(array, {
-        names,
-        pvolLdevId: pvol.ldevId,
-        svolLdevId: ldev.ldevId,
-        isDataReductionForceCopy: reduced,
-      });
+      pairId = await createPairMakingRoom(
+        array,
+        this.volumes.driverName,
+        { names, pvolLdevId: pvol.ldevId, svolLdevId: ldev.ldevId, isDataReductionForceCopy: reduced },
+        this.wait,
+      );
     } catch (err) {
       // The new volume is empty and unpaired: remove it, so a failure leaves nothing behind.
       await this.volumes.deleteLdev(array, ldev, "removing the new volume").catch(() => undefined);

@@ -134,7 +134,11 @@ export interface NewPair {
   isDataReductionForceCopy: boolean;
 }
 
-/** Creates the pair in a new copy group (NoWait); answers its id. Errors are the array's. */
+/**
+ * Creates the pair in a new copy group (NoWait); answers its id. Errors are the array's. The pair
+ * is named by the time of this call: a pair is only ever split right after it was made, in the same
+ * call, so this name is the time its image was cut (shadow-image-snapshots.ts "creation_time").
+ */
 export function createPair(array: ManagedArray, p: NewPair): Promise<string> {
   return array.client.localCloneCopyPairs.create(
     {
@@ -204,6 +208,92 @@ export async function deletePair(
       throw new OperationInProgressError(`the ShadowImage pair ${id} is being deleted; retry`);
     }
     await sleep(pollMs);
+  }
+}
+
+/**
+ * `createPair`, making room once when the array refuses it because finished copies of ours still
+ * hang on the P-VOL: a P-VOL has MU 0-2 only (MU_IN_USE), and sim: a P-VOL that is the S-VOL of a
+ * pair is refused (LDEV_IN_PAIR). Those copies are dissolved (`dissolveFinishedCopies`) and the
+ * create is tried again; when none could be, the array's refusal stands.
+ */
+export async function createPairMakingRoom(
+  array: ManagedArray,
+  driverName: string,
+  p: NewPair,
+  options: SiWaitOptions = {},
+): Promise<string> {
+  try {
+    return await createPair(array, p);
+  } catch (err) {
+    if (!(err instanceof VspError && (err.is("MU_IN_USE") || isRefusal(err)))) throw err;
+    const { dissolved } = await dissolveFinishedCopies(array, driverName, p.pvolLdevId, options);
+    if (dissolved === 0) throw err;
+    return createPair(array, p);
+  }
+}
+
+export interface Dissolved {
+  /** How many finished copy pairs were deleted. */
+  dissolved: number;
+  /** Why a pair on the LDEV could not go (the first one), or undefined when none is left. */
+  blocking: string | undefined;
+}
+
+/**
+ * Dissolves the finished copies of ours (a clone or restore into a new volume: a copy group derived
+ * from its S-VOL's `cv-` label, shadow-image-copies.ts) that hang on LDEV `ldevId`, as P-VOL or
+ * S-VOL. Such a pair outlives its CreateVolume when the array refused to delete it right after the
+ * quick split (PSUS(SP), §6); whoever finds it later deletes it, so it neither keeps the source
+ * from being deleted nor takes one of its MU slots. A copy still running (COPY/PAIR, or a delete
+ * the array refuses in PSUS(SP)), a failed one (PSUE: its volume's data is incomplete, for its
+ * owner to see) and a pair that is no copy of ours (`except`: the caller's own) stay, named in
+ * `blocking`. One listing of our copy groups, a GET per group and per S-VOL found.
+ */
+export async function dissolveFinishedCopies(
+  array: ManagedArray,
+  driverName: string,
+  ldevId: number,
+  options: SiWaitOptions & { except?: string } = {},
+): Promise<Dissolved> {
+  const pairs = (await ourPairs(array)).filter(
+    (p) => (p.pvolLdevId === ldevId || p.svolLdevId === ldevId) && p.localCloneCopypairId !== options.except,
+  );
+  let dissolved = 0;
+  let blocking: string | undefined;
+  for (const pair of pairs) {
+    const why = await dissolveIfFinished(array, driverName, pair, options);
+    if (why === undefined) dissolved++;
+    else blocking ??= why;
+  }
+  return { dissolved, blocking };
+}
+
+/** Deletes a finished copy pair of ours; answers why not otherwise. */
+async function dissolveIfFinished(
+  array: ManagedArray,
+  driverName: string,
+  pair: LocalCloneCopyPair,
+  options: SiWaitOptions,
+): Promise<string | undefined> {
+  const svol = await onArray("reading the S-VOL of a ShadowImage copy", () =>
+    array.client.ldevs.get(pair.svolLdevId),
+  );
+  const to = `LDEV ${pair.svolLdevId}`;
+  if (cloneNames(driverName, svol?.label ?? "").copyGroupName !== pair.copyGroupName) {
+    return `it is in ShadowImage pair ${pair.localCloneCopypairId}, not a copy into a new volume`;
+  }
+  const status = statusOf(pair);
+  if (status === "PSUE") return `the ShadowImage copy into ${to} failed (PSUE); delete that volume`;
+  if (status !== SI_SPLIT) {
+    return `a ShadowImage copy into ${to} still runs (${status}, ${pair.copyProgressRate ?? 0}% done)`;
+  }
+  try {
+    await deletePair(array, pair, options);
+    return undefined;
+  } catch (err) {
+    if (!isRefusal(err)) throw toDriverError(err, "deleting the ShadowImage pair of a finished copy");
+    return `the ShadowImage copy into ${to} still runs in the background (the array refuses to delete its pair)`;
   }
 }
 

@@ -19,6 +19,24 @@
  * Every retry of CreateSnapshot while the pair shows COPY splits again, which does nothing when the
  * pair is split already (the COPY view does not tell COPY(SP) from COPY(PD)).
  *
+ * creation_time is the time in the pair's name, `t<unix seconds>` of the call that made the pair
+ * and split it right after: the image is cut in that same call, so the name is never earlier than
+ * the cut by more than that call's own duration. A pair never goes on unsplit under an old name:
+ *   - a split that fails removes the pair and the S-VOL (as a failed pair create does), so the
+ *     retry makes a new pair, named then;
+ *   - a retry finding the pair in PAIR (split never reached, e.g. the controller died between the
+ *     two calls) deletes it and makes it again, named then, before splitting: the image is cut now.
+ * Residual (documented, not closed): a controller death between the pair create and the split
+ * while the initial copy still runs leaves COPY, which the array shows alike split or not; the
+ * retry splits (a no-op if split) and keeps the name, up to the death-to-retry delay early. And a
+ * second failure inside either clean-up, after the pair delete and before the S-VOL delete, leaves
+ * a labelled S-VOL with data and no pair, which a retry cannot tell from a finished snapshot of a
+ * deleted source: ALREADY_EXISTS until that VolumeSnapshot is deleted.
+ *
+ * A pair the array suspended (PSUE: the copy failed, typically its pool filled up) never becomes a
+ * usable snapshot: CreateSnapshot finding it removes the pair and the S-VOL and answers
+ * RESOURCE_EXHAUSTED, so that the CO's retry takes the snapshot anew once capacity is freed.
+ *
  * The pair stays split while the source lives (it names the source and the cut time). Deleting the
  * source deletes the split pairs of its ShadowImage snapshots first (volumes.ts): the snapshot is
  * then its labelled S-VOL alone — still ready, sized by the S-VOL, but the array no longer records
@@ -41,8 +59,9 @@ import { inPair } from "./ldev-placement.js";
 import { classifyLabel, shadowImageCopyGroupName } from "./names.js";
 import type { SiNames, SiWaitOptions } from "./shadow-image-pairs.js";
 import {
-  createPair,
+  createPairMakingRoom,
   deletePair,
+  dissolveFinishedCopies,
   getPair,
   groupPair,
   isRefusal,
@@ -84,8 +103,9 @@ export class ShadowImageSnapshots {
           `a snapshot named "${input.name}" already exists, of another volume (LDEV ${existing.pvolLdevId})`,
         );
       }
-      const pair = await this.cut(array, existing);
-      return this.describe(array, names.copyGroupName, await this.svolOf(array, pair), pair, source.ldev);
+      const svol = await this.svolOf(array, existing);
+      const pair = await this.resume(array, source, svol, existing, names, input.name);
+      return this.describe(array, names.copyGroupName, svol, pair, source.ldev);
     }
     const svol = await this.svolFor(array, source, names.copyGroupName, input.name);
     const pair = await this.start(array, source, svol, names);
@@ -94,8 +114,9 @@ export class ShadowImageSnapshots {
 
   /**
    * Idempotent: no array, no S-VOL of ours, or nothing left is success. Refused (FAILED_PRECONDITION,
-   * nothing deleted) while a restore or clone copies from the S-VOL; the pair goes first, then the
-   * S-VOL (the array refuses to delete an LDEV in a pair).
+   * nothing deleted) while a restore or clone copies from the S-VOL; a finished ShadowImage copy of
+   * ours still paired with it is dissolved first (`dissolveFinishedCopies`). The pair goes first,
+   * then the S-VOL (the array refuses to delete an LDEV in a pair).
    */
   async delete(id: ShadowImageSnapshotId): Promise<void> {
     const array = this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
@@ -103,7 +124,7 @@ export class ShadowImageSnapshots {
     const svol = await this.ownSvol(array, id);
     if (!svol) return;
     const pair = inPair(svol) ? await this.ownPair(array, id) : undefined;
-    if (copiesFrom(svol, pair)) throw restoreRunning();
+    await this.checkNoCopyFrom(array, svol, pair);
     if (pair) await this.deleteOwnPair(array, pair);
     try {
       await this.volumes.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
@@ -226,12 +247,12 @@ export class ShadowImageSnapshots {
     const reduced = [source.ldev, svol].some((l) => (l.dataReductionMode ?? "disabled") !== "disabled");
     let pairId: string;
     try {
-      pairId = await createPair(array, {
-        names,
-        pvolLdevId: source.ldev.ldevId,
-        svolLdevId: svol.ldevId,
-        isDataReductionForceCopy: reduced,
-      });
+      pairId = await createPairMakingRoom(
+        array,
+        this.volumes.driverName,
+        { names, pvolLdevId: source.ldev.ldevId, svolLdevId: svol.ldevId, isDataReductionForceCopy: reduced },
+        this.wait,
+      );
     } catch (err) {
       // The S-VOL holds no data yet: it goes with the failed pair.
       await this.volumes
@@ -241,7 +262,56 @@ export class ShadowImageSnapshots {
     }
     const pair = await getPair(array, pairId);
     if (!pair) throw new OperationInProgressError("the new ShadowImage pair is not visible yet; retry");
-    return this.cut(array, pair);
+    try {
+      return await this.cut(array, pair);
+    } catch (err) {
+      // Not split: the pair must not live on under the name of a cut that did not happen.
+      await this.removeAttempt(array, pairId, svol);
+      throw err;
+    }
+  }
+
+  /**
+   * A retry that finds the snapshot's pair (see the module comment): split if not known split;
+   * made anew when it never was (PAIR); removed with an error when the array suspended it (PSUE).
+   */
+  private async resume(
+    array: ManagedArray,
+    source: Volume,
+    svol: Ldev,
+    pair: LocalCloneCopyPair,
+    names: SiNames,
+    name: string,
+  ): Promise<LocalCloneCopyPair> {
+    const status = statusOf(pair);
+    if (status === "PSUE") return this.discardSuspended(array, svol, pair, name);
+    if (status !== "PAIR") return this.cut(array, pair);
+    await this.deleteOwnPair(array, pair);
+    return this.start(array, source, svol, names);
+  }
+
+  /** Best effort: the pair, then the S-VOL of an attempt that failed; what stays, a retry finds. */
+  private async removeAttempt(array: ManagedArray, pairId: string, svol: Ldev): Promise<void> {
+    try {
+      const pair = await getPair(array, pairId);
+      if (pair) await deletePair(array, pair, this.wait);
+      await this.volumes.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
+    } catch {
+      // The error that made this attempt fail is the one to answer.
+    }
+  }
+
+  private async discardSuspended(
+    array: ManagedArray,
+    svol: Ldev,
+    pair: LocalCloneCopyPair,
+    name: string,
+  ): Promise<never> {
+    await this.deleteOwnPair(array, pair);
+    await this.volumes.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
+    throw new ResourceExhaustedError(
+      `the full copy of snapshot "${name}" was suspended by the array (PSUE), typically because pool ${svol.poolId ?? "?"} filled up; it was removed: free capacity in the pool, and a retry takes the snapshot anew`,
+    );
   }
 
   /** Splits a pair not known to be split (COPY, PAIR); answers the pair as it is then. */
@@ -255,6 +325,23 @@ export class ShadowImageSnapshots {
   }
 
   // ---- deletion and lookups -------------------------------------------------------------------
+
+  /**
+   * Refused while another copy reads the S-VOL: a Thin Image clone (HTI: restores, D-HTI-MATRIX) or
+   * a ShadowImage copy still running (MRCF without the snapshot's own pair). Finished ShadowImage
+   * copies of ours that still hang on it are dissolved.
+   */
+  private async checkNoCopyFrom(
+    array: ManagedArray,
+    svol: Ldev,
+    own: LocalCloneCopyPair | undefined,
+  ): Promise<void> {
+    const attributes = svol.attributes ?? [];
+    if (attributes.includes("HTI")) throw restoreRunning();
+    if (!attributes.includes("MRCF") || own) return;
+    const { blocking } = await dissolveFinishedCopies(array, this.volumes.driverName, svol.ldevId, this.wait);
+    if (blocking) throw restoreRunning(undefined, blocking);
+  }
 
   private async deleteOwnPair(array: ManagedArray, pair: LocalCloneCopyPair): Promise<void> {
     try {
@@ -293,18 +380,9 @@ export class ShadowImageSnapshots {
   }
 }
 
-/**
- * Whether another copy reads the S-VOL: a Thin Image clone (HTI: restores, D-HTI-MATRIX) or a
- * ShadowImage pair other than the snapshot's own (MRCF without it).
- */
-function copiesFrom(svol: Ldev, own: LocalCloneCopyPair | undefined): boolean {
-  const attributes = svol.attributes ?? [];
-  return attributes.includes("HTI") || (attributes.includes("MRCF") && own === undefined);
-}
-
-function restoreRunning(cause?: unknown): FailedPreconditionError {
+function restoreRunning(cause?: unknown, why?: string): FailedPreconditionError {
   return new FailedPreconditionError(
-    "a restore or clone from this snapshot is still copying; retry when it completes",
+    `a restore or clone from this snapshot is still copying${why === undefined ? "" : ` (${why})`}; retry when it completes`,
     cause === undefined ? undefined : { cause },
   );
 }
@@ -319,7 +397,7 @@ export function pairCreateError(err: unknown, svol: Ldev): unknown {
   }
   if (err instanceof VspError && err.is("MU_IN_USE")) {
     return new ResourceExhaustedError(
-      "the source volume is already in 3 ShadowImage pairs, the array's limit per volume (MU 0-2); delete one of its ShadowImage snapshots, or use copyMethod thinImage",
+      "the source volume is already in 3 ShadowImage pairs, the array's limit per volume (MU 0-2): its ShadowImage snapshots and copies still running; delete one of its ShadowImage snapshots or retry when a copy completes, or use copyMethod thinImage",
       { cause: err },
     );
   }
