@@ -12,7 +12,14 @@ import { findLdev, ldevBytes, siPairsOf, tiPairsOf } from "../../model.js";
 import type { JobResult, RequestContext } from "../../routing.js";
 import { parseWith } from "../../routing.js";
 import type { SiCopyGroupState, SiPairState, SimState } from "../../state.js";
-import { beginCopy, copyLdevData, DEFAULT_COPY_PACE, settlePair } from "./engine.js";
+import {
+  beginCopy,
+  copyDurationMs,
+  copyLdevData,
+  DEFAULT_COPY_PACE,
+  quickSplit,
+  settlePair,
+} from "./engine.js";
 import { PAIRS_PATH, pairIdOf, pairsOfGroup, sameGroup, SI_NAME_MAX, SI_NAME_PATTERN } from "./ids.js";
 import { dropNulls, pairJobResult } from "./operations.js";
 
@@ -182,9 +189,11 @@ async function startInitialCopy(sim: SimCore, pair: SiPairState, body: CreateBod
     return;
   }
   if (body.autoSplit && body.quickMode) {
-    // Quick split right at creation: the S-VOL image is the P-VOL now and R/W at once.
+    // Quick split right at creation: the S-VOL image is the P-VOL now and R/W at once; the initial
+    // copy runs on in the background (PSUS(SP)).
     await copyLdevData(sim, pair.pvolLdevId, pair.svolLdevId);
-    settlePair(pair, "PSUS");
+    const allocated = await sim.blocks.allocatedBytes(sim.blocks.ldevPath(pair.pvolLdevId));
+    quickSplit(sim, pair, sim.clock.now() + copyDurationMs(sim, allocated, pair.copyPace));
     return;
   }
   // sim: quickMode without autoSplit has nothing to make quick and is ignored (ANS-SI refuses it).

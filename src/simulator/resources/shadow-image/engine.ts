@@ -85,10 +85,29 @@ export function isCopying(pair: SiPairState): boolean {
   return pair.status === "COPY" || pair.status === "RCPY";
 }
 
+/**
+ * PSUS(SP) (D-SI-STATUS GUI sub-state): split by a quick split while the array still copies in the
+ * background. The S-VOL is R/W and shows the image already; REST answers PSUS (with the progress);
+ * the pair cannot be deleted until the copy is done.
+ */
+export function isQuickSplitCopying(pair: SiPairState): boolean {
+  return pair.status === "PSUS" && pair.pending !== undefined;
+}
+
+/**
+ * A quick split: the S-VOL image is the P-VOL now (the caller copied it), the pair PSUS at once;
+ * the copy the array still owes runs on until `until` (PSUS(SP)), or is done when that has passed.
+ */
+export function quickSplit(sim: SimCore, pair: SiPairState, until: number): void {
+  const now = sim.clock.now();
+  settlePair(pair, "PSUS");
+  if (until > now) pair.pending = { to: "PSUS", from: now, at: until };
+}
+
 /** 0–99 while copying (linear over the copy time), 100 in PAIR/PSUS, none after a failure. */
 export function progressRate(pair: SiPairState, now: number): number | undefined {
   if (pair.status === "PSUE") return undefined;
-  if (!isCopying(pair)) return 100;
+  if (!isCopying(pair) && !isQuickSplitCopying(pair)) return 100;
   const pending = pair.pending;
   if (!pending || pending.at <= pending.from) return 0;
   const ratio = (now - pending.from) / (pending.at - pending.from);

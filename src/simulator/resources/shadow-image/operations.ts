@@ -11,7 +11,15 @@ import { preconditionFailed, ssbError } from "../../errors.js";
 import type { SimCore } from "../../core.js";
 import type { JobResult } from "../../routing.js";
 import type { SiPairState, SimState } from "../../state.js";
-import { beginCopy, copyLdevData, DEFAULT_COPY_PACE, isCopying, settlePair } from "./engine.js";
+import {
+  beginCopy,
+  copyLdevData,
+  DEFAULT_COPY_PACE,
+  isCopying,
+  isQuickSplitCopying,
+  quickSplit,
+  settlePair,
+} from "./engine.js";
 import { findPair, pairIdOf, pairsOfGroup } from "./ids.js";
 
 export const SI_ACTIONS = ["split", "resync", "restore"] as const;
@@ -115,6 +123,11 @@ async function split(sim: SimCore, pair: SiPairState, params: ActionParams): Pro
   }
   // The S-VOL image is the P-VOL at the split.
   await copyLdevData(sim, pair.pvolLdevId, pair.svolLdevId);
+  if (params.quickMode && pair.status === "COPY" && pair.pending) {
+    // Quick split during the copy: PSUS(SP) until the copy the array still owes is done.
+    quickSplit(sim, pair, pair.pending.at);
+    return;
+  }
   if (pair.status === "PAIR" || params.quickMode || !pair.pending) {
     settlePair(pair, "PSUS");
     return;
@@ -197,6 +210,13 @@ export async function runAction(
  * A copy group goes with its last pair, as a CCI device group does with its last LDEV.
  */
 export async function deletePairs(sim: SimCore, pairs: SiPairState[]): Promise<void> {
+  const copying = pairs.find(isQuickSplitCopying);
+  if (copying) {
+    throw ssbError(
+      "PAIR_STATUS_FORBIDS",
+      `Pair ${pairIdOf(copying)} is in PSUS(SP): the copy of its quick split is still running; delete it when it completes.`,
+    );
+  }
   const mirrored = pairs.filter((p) => p.status === "PAIR");
   await Promise.all(mirrored.map((p) => copyLdevData(sim, p.pvolLdevId, p.svolLdevId)));
   const gone = new Set(pairs);

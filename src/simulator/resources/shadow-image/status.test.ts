@@ -133,6 +133,33 @@ describe("ShadowImage status machine (D-SI-STATUS)", () => {
     expect(statuses(await getPair(s, quick))).toBe("PSUS/SSUS");
   });
 
+  it("keeps a quick split during COPY in PSUS(SP) until the copy is done: no delete meanwhile", async () => {
+    const s = await sim(300);
+    await writeData(s, 12, 0, pattern("data", 64 * 1024));
+    const quick = await createPair(s, pairBody(12, 13), NO_WAIT);
+    await pairAction(s, quick, "split", { quickMode: true }, NO_WAIT);
+    const splitting = await getPair(s, quick);
+    expect(statuses(splitting)).toBe("PSUS/SSUS");
+    expect(splitting.copyProgressRate).toBeLessThan(100);
+    // D-SI-STATUS: PSUS(SP) (quick split) cannot be deleted.
+    expectFailed(await s.job("DELETE", pairUrl(s, quick)), SSB.PAIR_STATUS_FORBIDS);
+    for (let i = 0; i < 100 && (await getPair(s, quick)).copyProgressRate !== 100; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await s.job("DELETE", pairUrl(s, quick))).body.state).toBe("Succeeded");
+    // The S-VOL kept the image of the split.
+    expect(await readData(s, 13, 0, 64 * 1024)).toEqual(pattern("data", 64 * 1024));
+  });
+
+  it("starts a pair created with autoSplit and quickMode in PSUS(SP) while its initial copy runs", async () => {
+    const s = await sim(300);
+    const id = await createPair(s, { ...pairBody(12, 13), autoSplit: true, quickMode: true }, NO_WAIT);
+    const pair = await getPair(s, id);
+    expect(statuses(pair)).toBe("PSUS/SSUS");
+    expect(pair.copyProgressRate).toBeLessThan(100);
+    expectFailed(await s.job("DELETE", pairUrl(s, id)), SSB.PAIR_STATUS_FORBIDS);
+  });
+
   it("suspends a pair whose S-VOL pool is full (PSUE): then only resync and delete", async () => {
     const s = await sim();
     const id = await createPair(s, pairBody(10, 11));
