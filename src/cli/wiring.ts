@@ -12,6 +12,7 @@ import type { CsiServices } from "../csi/server.js";
 import { ArrayRegistry } from "../driver/arrays.js";
 import type { ManagedArray } from "../driver/arrays.js";
 import { onArray } from "../driver/array-errors.js";
+import { GroupJanitor } from "../driver/group-janitor.js";
 import { GroupSnapshotService } from "../driver/group-snapshots.js";
 import { formatNodeId } from "../driver/node-id.js";
 import { parseVolumeParameters } from "../driver/parameters.js";
@@ -70,6 +71,7 @@ export async function buildDriver(config: Config, logger: Logger): Promise<Drive
   const registry = new ArrayRegistry(controller ? clientsFor(config, logger) : [], config.defaultArray);
   const volumes = new VolumeService(registry, config.driverName);
   const publish = new PublishService(volumes);
+  let stopJanitor: () => void = () => undefined;
   const services: CsiServices = {
     identity: identityService({
       driverName: config.driverName,
@@ -84,11 +86,12 @@ export async function buildDriver(config: Config, logger: Logger): Promise<Drive
   if (controller) {
     const snapshots = new SnapshotService(volumes);
     const inflight = new InFlight();
-    services.groupController = groupControllerService({
-      groups: new GroupSnapshotService(volumes, snapshots),
-      inflight,
+    const groups = new GroupSnapshotService(volumes, snapshots);
+    services.groupController = groupControllerService({ groups, inflight, logger });
+    stopJanitor = startGroupJanitor(
+      new GroupJanitor(() => registry.all(), groups, { graceMs: JANITOR_GRACE_MS }),
       logger,
-    });
+    );
     services.controller = controllerService({
       volumes,
       publish,
@@ -124,5 +127,40 @@ export async function buildDriver(config: Config, logger: Logger): Promise<Drive
       }),
     });
   }
-  return { services, close: () => registry.close() };
+  return {
+    services,
+    close: () => {
+      stopJanitor();
+      return registry.close();
+    },
+  };
+}
+
+/** Abandoned group snapshot creates (group-janitor.ts): looked for every 5 min, removed after 15. */
+const JANITOR_INTERVAL_MS = 5 * 60_000;
+const JANITOR_GRACE_MS = 15 * 60_000;
+
+/** Sweeps in the background (never keeping the process alive); returns the stop function. */
+function startGroupJanitor(janitor: GroupJanitor, logger: Logger): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    janitor
+      .sweep()
+      .then(({ removed }) => {
+        if (removed.length > 0)
+          logger.warn({ removed }, "removed group snapshots whose create was abandoned");
+      })
+      .catch((err: unknown) => {
+        logger.warn({ err }, "group snapshot janitor: sweep failed; will try again");
+      })
+      .finally(() => {
+        running = false;
+      });
+  }, JANITOR_INTERVAL_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+  };
 }

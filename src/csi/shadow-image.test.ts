@@ -562,7 +562,7 @@ describe("finished ShadowImage copies whose pair the array would not delete at o
 // ---- PVC clones ---------------------------------------------------------------------------------
 
 describe("PVC clones with copyMethod shadowImage", () => {
-  it("hold the source's exact bytes at the call, independent of later writes; no pair is left", async () => {
+  it("hold the source's exact bytes at the call, independent of later writes; the pair goes once copied", async () => {
     const { controller, t } = await start(TIMED);
     const source = await volume(controller, "pvc-a");
     const original = pattern("original", MIB);

@@ -35,7 +35,12 @@ import { addMembers, snapshotPoolOf } from "./group-members.js";
 import type { GroupSnapshotId } from "./ids.js";
 import { formatGroupSnapshotId, InvalidIdError, parseGroupSnapshotId, parseVolumeId } from "./ids.js";
 import { inPair } from "./ldev-placement.js";
-import { groupMemberLabelPrefix, groupMemberSvolLabel, groupSnapshotGroupName } from "./names.js";
+import {
+  classifyLabel,
+  groupMemberLabelPrefix,
+  groupMemberSvolLabel,
+  groupSnapshotGroupName,
+} from "./names.js";
 import type { SnapshotParameters } from "./parameters.js";
 import type { Snapshot, SnapshotService } from "./snapshots.js";
 import type { VolumeService } from "./volumes.js";
@@ -163,6 +168,24 @@ export class GroupSnapshotService {
     if (!pairs || !isCut(pairs)) return undefined;
     const listed = await this.volumes.listRange(array, "reading the group snapshot's volumes");
     return this.describe(array, id.snapshotGroupName, pairs, listed);
+  }
+
+  /**
+   * Removes the group `group` (a `cg-` name) when it was never cut — what an abandoned create
+   * leaves (group-janitor.ts). Answers whether it did; a cut group is never touched.
+   */
+  async removeIfUncut(array: ManagedArray, group: string): Promise<boolean> {
+    if (classifyLabel(group) !== "group-snapshot") return false;
+    const pairs = await this.pairsOf(array, group);
+    if (!pairs || isCut(pairs)) return false;
+    await this.removeUncut(array, group, []);
+    return true;
+  }
+
+  /** Names of the driver's group snapshot groups on an array (cut or not). */
+  async groupNames(array: ManagedArray): Promise<string[]> {
+    const groups = await onArray("listing snapshot groups", () => array.client.snapshotGroups.list());
+    return groups.map((g) => g.snapshotGroupName).filter((n) => classifyLabel(n) === "group-snapshot");
   }
 
   // ---- creation ----------------------------------------------------------------------------
