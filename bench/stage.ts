@@ -6,13 +6,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { buildDriver } from "../src/cli/wiring.js";
-import { loadConfig } from "../src/config/index.js";
-import { startCsiServer } from "../src/csi/server.js";
+import { controllerOverSimulator } from "../src/cli/demo-stage.js";
 import { csiClients } from "../src/csi/test-support/clients.js";
 import { createLogger } from "../src/logging.js";
 import type { SimTimings } from "../src/simulator/config.js";
-import { DEFAULT_PASSWORD, DEFAULT_USERNAME } from "../src/simulator/config.js";
 import { Simulator } from "../src/simulator/index.js";
 
 export interface BenchStage {
@@ -28,33 +25,12 @@ export async function startBenchStage(timings?: SimTimings): Promise<BenchStage>
   const dir = await mkdtemp(join(tmpdir(), "vsp-bench-"));
   const sim = await Simulator.create({ dataDir: join(dir, "sim"), ...(timings ? { timings } : {}) });
   const running = await sim.listen({ port: 0 });
-  const configFile = JSON.stringify({
-    arrays: [
-      {
-        name: "sim",
-        url: running.url,
-        storageDeviceId: sim.core.config.storageDeviceId,
-        credentials: { username: DEFAULT_USERNAME, password: DEFAULT_PASSWORD },
-        defaultPoolId: 0,
-        targetPorts: ["CL1-A", "CL2-A"],
-        transport: "sim",
-      },
-    ],
-  });
-  const { config } = await loadConfig({
-    argv: [
-      "--mode",
-      "controller",
-      "--config",
-      "/bench/config.json",
-      "--endpoint",
-      `unix://${join(dir, "csi.sock")}`,
-    ],
-    env: {},
-    readFile: () => Promise.resolve(configFile),
-  });
-  const driver = await buildDriver(config, createLogger("silent"));
-  const server = await startCsiServer(config.endpoint, driver.services);
+  const { driver, server } = await controllerOverSimulator(
+    running.url,
+    sim.core.config.storageDeviceId,
+    dir,
+    createLogger("silent"),
+  );
   const clients = csiClients(server.address);
   const log = sim.core.requestLog;
   return {

@@ -13,11 +13,14 @@ import type { ControllerClient } from "../csi/generated/csi/v1/Controller.js";
 import type { GroupControllerClient } from "../csi/generated/csi/v1/GroupController.js";
 import { loadCsiProto } from "../csi/proto-options.js";
 import { startCsiServer } from "../csi/server.js";
+import type { RunningCsiServer } from "../csi/server.js";
 import { createLogger } from "../logging.js";
 import { DEFAULT_PASSWORD, DEFAULT_USERNAME, REALISTIC_TIMINGS } from "../simulator/config.js";
 import { Simulator } from "../simulator/index.js";
 import type { RunningSimulator } from "../simulator/index.js";
+import type { Logger } from "../logging.js";
 import { buildDriver } from "./wiring.js";
+import type { Driver } from "./wiring.js";
 
 /** Everything the demo started, stopped in reverse on the way out. */
 export interface Stage {
@@ -47,36 +50,49 @@ export function adminAuth(): string {
   return `Basic ${Buffer.from(`${DEFAULT_USERNAME}:${DEFAULT_PASSWORD}`).toString("base64")}`;
 }
 
-export async function startStage(dataDir: string, logLevel: string): Promise<Stage> {
-  const sim = await Simulator.create({ dataDir: join(dataDir, "sim"), timings: { ...REALISTIC_TIMINGS } });
-  const running = await sim.listen({ port: 0 });
-  const configPath = join(dataDir, "driver-config.json");
+/**
+ * A controller-mode driver over the simulator at `url` — its configuration (one "sim" array,
+ * the simulator's default credentials), its services and its gRPC server on a unix socket in `dir`.
+ * The demo and the benches run the driver this way.
+ */
+export async function controllerOverSimulator(
+  url: string,
+  storageDeviceId: string,
+  dir: string,
+  logger: Logger,
+): Promise<{ driver: Driver; server: RunningCsiServer }> {
+  const configPath = join(dir, "driver-config.json");
   const array = {
     name: "sim",
-    url: running.url,
-    storageDeviceId: sim.core.config.storageDeviceId,
+    url,
+    storageDeviceId,
     credentials: { username: DEFAULT_USERNAME, password: DEFAULT_PASSWORD },
     defaultPoolId: 0,
     targetPorts: ["CL1-A", "CL2-A"],
     transport: "sim",
   };
   const { config } = await loadConfig({
-    argv: [
-      "--mode",
-      "controller",
-      "--config",
-      configPath,
-      "--endpoint",
-      `unix://${join(dataDir, "csi.sock")}`,
-    ],
+    argv: ["--mode", "controller", "--config", configPath, "--endpoint", `unix://${join(dir, "csi.sock")}`],
     env: {},
     readFile: (path) =>
       path === configPath
         ? Promise.resolve(JSON.stringify({ arrays: [array] }))
         : Promise.reject(new Error(path)),
   });
-  const driver = await buildDriver(config, createLogger(logLevel, process.stderr));
-  const server = await startCsiServer(config.endpoint, driver.services);
+  const driver = await buildDriver(config, logger);
+  return { driver, server: await startCsiServer(config.endpoint, driver.services) };
+}
+
+export async function startStage(dataDir: string, logLevel: string): Promise<Stage> {
+  const sim = await Simulator.create({ dataDir: join(dataDir, "sim"), timings: { ...REALISTIC_TIMINGS } });
+  const running = await sim.listen({ port: 0 });
+  const storageDeviceId = sim.core.config.storageDeviceId;
+  const { driver, server } = await controllerOverSimulator(
+    running.url,
+    storageDeviceId,
+    dataDir,
+    createLogger(logLevel, process.stderr),
+  );
   // As kubelet and the sidecars dial it: :authority "localhost" on the unix socket (server.ts).
   const csi = loadCsiProto().csi.v1;
   const dial = { "grpc.default_authority": "localhost" };
@@ -84,7 +100,7 @@ export async function startStage(dataDir: string, logLevel: string): Promise<Sta
   const groupController = new csi.GroupController(server.address, credentials.createInsecure(), dial);
   const rest = new VspClient({
     baseUrl: running.url,
-    storageDeviceId: array.storageDeviceId,
+    storageDeviceId,
     username: DEFAULT_USERNAME,
     password: DEFAULT_PASSWORD,
     logger: createLogger("silent"),
