@@ -42,6 +42,7 @@ import {
   sha256Of,
   shaOfImage,
   useSnapshotHarness,
+  createGroupSnapshot as groupSnapshot,
 } from "./test-support/snapshot-harness.js";
 
 const SIZE = 8 * MIB;
@@ -60,22 +61,6 @@ async function newVolumes(d: DriverHarness, prefix: string, n: number): Promise<
     ids.push(v.volume_id);
   }
   return ids;
-}
-
-function groupSnapshot(
-  d: DriverHarness,
-  name: string,
-  sourceVolumeIds: string[],
-  parameters: Record<string, string> = {},
-): Promise<VolumeGroupSnapshot__Output> {
-  return call(d.clients.groupController, "CreateVolumeGroupSnapshot", {
-    name,
-    source_volume_ids: sourceVolumeIds,
-    parameters,
-  }).then((res) => {
-    if (!res.group_snapshot) throw new Error("CreateVolumeGroupSnapshot answered no group snapshot");
-    return res.group_snapshot;
-  });
 }
 
 /** The member of `g` taken of `volumeId`. */

@@ -10,7 +10,6 @@ import { describe, expect, it } from "vitest";
 
 import { parseSnapshotId } from "../driver/ids.js";
 import { groupMemberLabelPrefix, groupSnapshotGroupName } from "../driver/names.js";
-import type { VolumeGroupSnapshot__Output } from "./generated/csi/v1/VolumeGroupSnapshot.js";
 import { call } from "./test-support/clients.js";
 import {
   DRIVER_NAME,
@@ -31,6 +30,7 @@ import {
   sha256Of,
   shaOfImage,
   useSnapshotHarness,
+  createGroupSnapshot as groupSnapshot,
 } from "./test-support/snapshot-harness.js";
 
 const SIZE = 8 * MIB;
@@ -53,21 +53,6 @@ async function volumesWithData(d: DriverHarness, n: number): Promise<{ ids: stri
     data.push(bytes);
   }
   return { ids, data };
-}
-
-async function groupSnapshot(
-  d: DriverHarness,
-  name: string,
-  sourceVolumeIds: string[],
-  parameters: Record<string, string> = {},
-): Promise<VolumeGroupSnapshot__Output> {
-  const res = await call(d.clients.groupController, "CreateVolumeGroupSnapshot", {
-    name,
-    source_volume_ids: sourceVolumeIds,
-    parameters,
-  });
-  if (!res.group_snapshot) throw new Error("CreateVolumeGroupSnapshot answered no group snapshot");
-  return res.group_snapshot;
 }
 
 describe("GroupControllerGetCapabilities and plugin capabilities", () => {

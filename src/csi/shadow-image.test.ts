@@ -34,6 +34,9 @@ import {
   sha256Of,
   shaOfImage,
   useSnapshotHarness,
+  createSnapshot,
+  fromSnapshot,
+  fromVolume as cloneOf,
 } from "./test-support/snapshot-harness.js";
 
 const SIZE = 8 * MIB;
@@ -49,32 +52,24 @@ function volume(c: ControllerClient, name: string, request: Partial<CreateVolume
   return createPlainVolume(c, name, { capacity_range: { required_bytes: String(SIZE) }, ...request });
 }
 
-async function snapshot(
+/** ShadowImage unless the test says otherwise. */
+function snapshot(
   c: ControllerClient,
   name: string,
   sourceVolumeId: string,
   parameters: Record<string, string> = SI,
-): Promise<Snapshot__Output> {
-  const res = await call(c, "CreateSnapshot", { name, source_volume_id: sourceVolumeId, parameters });
-  if (!res.snapshot) throw new Error("CreateSnapshot answered no snapshot");
-  return res.snapshot;
+) {
+  return createSnapshot(c, name, sourceVolumeId, parameters);
+}
+
+function fromVolume(volumeId: string, parameters: Record<string, string> = SI): Partial<CreateVolumeRequest> {
+  return cloneOf(volumeId, parameters);
 }
 
 async function getSnapshot(c: ControllerClient, snapshotId: string): Promise<Snapshot__Output> {
   const res = await call(c, "GetSnapshot", { snapshot_id: snapshotId });
   if (!res.snapshot) throw new Error("GetSnapshot answered no snapshot");
   return res.snapshot;
-}
-
-function fromSnapshot(
-  snapshotId: string,
-  parameters: Record<string, string> = {},
-): Partial<CreateVolumeRequest> {
-  return { volume_content_source: { snapshot: { snapshot_id: snapshotId } }, parameters };
-}
-
-function fromVolume(volumeId: string, parameters: Record<string, string> = SI): Partial<CreateVolumeRequest> {
-  return { volume_content_source: { volume: { volume_id: volumeId } }, parameters };
 }
 
 function svolOf(snap: Snapshot__Output): number {

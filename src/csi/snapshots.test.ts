@@ -40,6 +40,9 @@ import {
 import type { ControllerClient } from "./test-support/driver-harness.js";
 import {
   copyEnded,
+  createSnapshot as snapshot,
+  fromSnapshot,
+  fromVolume,
   holdings,
   shaOfImage as imageSha,
   pairs,
@@ -58,25 +61,6 @@ const start = useSnapshotHarness();
 
 function volume(c: ControllerClient, name: string, request: Partial<CreateVolumeRequest> = {}) {
   return createPlainVolume(c, name, { capacity_range: { required_bytes: String(SIZE) }, ...request });
-}
-
-async function snapshot(
-  c: ControllerClient,
-  name: string,
-  sourceVolumeId: string,
-  parameters: Record<string, string> = {},
-): Promise<Snapshot__Output> {
-  const res = await call(c, "CreateSnapshot", { name, source_volume_id: sourceVolumeId, parameters });
-  if (!res.snapshot) throw new Error("CreateSnapshot answered no snapshot");
-  return res.snapshot;
-}
-
-function fromSnapshot(snapshotId: string): Partial<CreateVolumeRequest> {
-  return { volume_content_source: { snapshot: { snapshot_id: snapshotId } } };
-}
-
-function fromVolume(volumeId: string): Partial<CreateVolumeRequest> {
-  return { volume_content_source: { volume: { volume_id: volumeId } } };
 }
 
 /** The sha256 of a SIZE-byte (or `size`) volume holding `data` at offset 0, zeros after. */

@@ -29,7 +29,11 @@ import type { TiPairState } from "../../simulator/state.js";
 import type { TestSim } from "../../simulator/test-support/harness.js";
 import { basicAuth } from "../../simulator/test-support/harness.js";
 import { DRIVER_NAME, FC_ARRAY, allLdevs, startDriverHarness } from "./driver-harness.js";
-import type { DriverHarness } from "./driver-harness.js";
+import type { ControllerClient, DriverHarness } from "./driver-harness.js";
+import type { CreateVolumeRequest } from "../generated/csi/v1/CreateVolumeRequest.js";
+import type { Snapshot__Output } from "../generated/csi/v1/Snapshot.js";
+import type { VolumeGroupSnapshot__Output } from "../generated/csi/v1/VolumeGroupSnapshot.js";
+import { call } from "./clients.js";
 
 export const MIB = 1024 * 1024;
 
@@ -195,4 +199,56 @@ export function crashingClient(inner: VspArray, k: number, variant: CrashVariant
     },
   });
   return { client, changes, crashed: () => dead };
+}
+
+// ---- CSI calls the snapshot tests share ------------------------------------------------------------
+
+/** CreateSnapshot; the snapshot it answers (an answer without one fails the test). */
+export async function createSnapshot(
+  c: ControllerClient,
+  name: string,
+  sourceVolumeId: string,
+  parameters: Record<string, string> = {},
+): Promise<Snapshot__Output> {
+  const res = await call(c, "CreateSnapshot", { name, source_volume_id: sourceVolumeId, parameters });
+  if (!res.snapshot) throw new Error("CreateSnapshot answered no snapshot");
+  return res.snapshot;
+}
+
+/** CreateVolume request parts: a restore from `snapshotId`. */
+export function fromSnapshot(
+  snapshotId: string,
+  parameters?: Record<string, string>,
+): Partial<CreateVolumeRequest> {
+  return {
+    volume_content_source: { snapshot: { snapshot_id: snapshotId } },
+    ...(parameters ? { parameters } : {}),
+  };
+}
+
+/** CreateVolume request parts: a clone of `volumeId`. */
+export function fromVolume(
+  volumeId: string,
+  parameters?: Record<string, string>,
+): Partial<CreateVolumeRequest> {
+  return {
+    volume_content_source: { volume: { volume_id: volumeId } },
+    ...(parameters ? { parameters } : {}),
+  };
+}
+
+/** CreateVolumeGroupSnapshot; the group snapshot it answers. */
+export async function createGroupSnapshot(
+  d: DriverHarness,
+  name: string,
+  sourceVolumeIds: string[],
+  parameters: Record<string, string> = {},
+): Promise<VolumeGroupSnapshot__Output> {
+  const res = await call(d.clients.groupController, "CreateVolumeGroupSnapshot", {
+    name,
+    source_volume_ids: sourceVolumeIds,
+    parameters,
+  });
+  if (!res.group_snapshot) throw new Error("CreateVolumeGroupSnapshot answered no group snapshot");
+  return res.group_snapshot;
 }
