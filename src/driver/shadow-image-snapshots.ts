@@ -72,7 +72,7 @@ import {
   timeOfPairName,
 } from "./shadow-image-pairs.js";
 import type { CreateSnapshotInput, Snapshot } from "./snapshots.js";
-import type { PlaceLdevInput, PlacedLdev, Volume, VolumeService } from "./volumes.js";
+import type { PlaceLdevInput, Volume, VolumeService } from "./volumes.js";
 import { bytesOf } from "./volumes.js";
 
 /** A ShadowImage snapshot as the array holds it now: what restores read. */
@@ -219,22 +219,12 @@ export class ShadowImageSnapshots {
       // The S-VOL saves capacity as its source does (as Thin Image S-VOLs do, snapshots.ts).
       ...(mode === "compression" || mode === "compression_deduplication" ? { dataReductionMode: mode } : {}),
     };
-    const placed: PlacedLdev = await this.volumes.place(array, wanted);
-    if (!placed.existed) return placed.ldev;
-    const svol = placed.ldev;
-    if (inPair(svol)) {
-      throw new FailedPreconditionError(
-        `LDEV ${svol.ldevId}, labelled for this snapshot, is in another pair; remove that pair first`,
-      );
-    }
-    // Data and no pair: a finished snapshot whose source was deleted, not a crashed attempt.
-    if ((svol.numOfUsedBlock ?? 0) > 0) {
-      throw new AlreadyExistsError(`a snapshot named "${name}" already exists, of a volume since deleted`);
-    }
-    if (bytesOf(svol) === source.bytes && svol.poolId === wanted.poolId) return svol;
-    // Left by an attempt before the source was expanded: a pair needs equal sizes.
-    await this.volumes.deleteLdev(array, svol, "replacing a stale S-VOL");
-    return (await this.volumes.place(array, wanted)).ldev;
+    return this.volumes.placeSvol(array, wanted, (svol) => {
+      // Data and no pair: a finished snapshot whose source was deleted, not a crashed attempt.
+      if ((svol.numOfUsedBlock ?? 0) > 0) {
+        throw new AlreadyExistsError(`a snapshot named "${name}" already exists, of a volume since deleted`);
+      }
+    });
   }
 
   /** Pair (NoWait) and split; a failure removes what this call made, so nothing is left. */

@@ -48,7 +48,7 @@ import type { SiWaitOptions } from "./shadow-image-pairs.js";
 import { ShadowImageSnapshots } from "./shadow-image-snapshots.js";
 import { listSnapshots } from "./snapshot-list.js";
 import type { ListSnapshotsQuery, SnapshotPage } from "./snapshot-list.js";
-import type { PlacedLdev, Volume, VolumeService } from "./volumes.js";
+import type { Volume, VolumeService } from "./volumes.js";
 import { bytesOf } from "./volumes.js";
 
 export interface Snapshot {
@@ -196,18 +196,7 @@ export class SnapshotService {
       bytes: source.bytes,
       dataReductionMode: dataReductionOf(source.ldev),
     };
-    const placed: PlacedLdev = await this.volumes.place(array, wanted);
-    if (!placed.existed) return placed.ldev;
-    const svol = placed.ldev;
-    if (inPair(svol)) {
-      throw new FailedPreconditionError(
-        `LDEV ${svol.ldevId}, labelled for this snapshot, is in another pair; remove that pair first`,
-      );
-    }
-    if (bytesOf(svol) === source.bytes && svol.poolId === wanted.poolId) return svol;
-    // Left by an attempt before the source was expanded: a pair needs equal sizes.
-    await this.volumes.deleteLdev(array, svol, "replacing a stale S-VOL");
-    return (await this.volumes.place(array, wanted)).ldev;
+    return this.volumes.placeSvol(array, wanted);
   }
 
   private async createPair(

@@ -114,6 +114,31 @@ export class VolumeService {
     return { ldev: await this.finish(array, ldevId, label), existed: false };
   }
 
+  /**
+   * The S-VOL a new snapshot pair needs, placed by `wanted.label` like a volume. A leftover of an
+   * earlier attempt is reused when free and of the wanted size and pool (`checkLeftover` may refuse
+   * it first); one in another pair is FAILED_PRECONDITION; one of another size — left by an attempt
+   * before the source was expanded (a pair needs equal sizes) — is replaced.
+   */
+  async placeSvol(
+    array: ManagedArray,
+    wanted: PlaceLdevInput,
+    checkLeftover: (svol: Ldev) => void = () => undefined,
+  ): Promise<Ldev> {
+    const placed = await this.place(array, wanted);
+    if (!placed.existed) return placed.ldev;
+    const svol = placed.ldev;
+    if (inPair(svol)) {
+      throw new FailedPreconditionError(
+        `LDEV ${svol.ldevId}, labelled for this snapshot, is in another pair; remove that pair first`,
+      );
+    }
+    checkLeftover(svol);
+    if (bytesOf(svol) === wanted.bytes && svol.poolId === wanted.poolId) return svol;
+    await this.deleteLdev(array, svol, "replacing a stale S-VOL");
+    return (await this.place(array, wanted)).ldev;
+  }
+
   /** The LDEV carrying `label` in the driver's range, or undefined. */
   async findLabelled(array: ManagedArray, label: string): Promise<Ldev | undefined> {
     return (await this.listRange(array, "looking up an LDEV by label")).find((l) => l.label === label);
