@@ -32,7 +32,11 @@ k8s_build() {
       (cd "$repo/test/chart/etcd" && GOFLAGS=-mod=readonly go build -trimpath -o "$K8S_BIN/etcd" go.etcd.io/etcd/server/v3) &&
       echo "$stamp" >"$K8S_BIN/stamp" || return 1
   fi
-  "$K8S_BIN/kubectl" version --client && "$K8S_BIN/etcd" --version | head -n 1
+  # Not `etcd --version | head -n 1`: head may close the pipe before etcd has written its other
+  # lines, and etcd's SIGPIPE then fails the step under pipefail (seen once in CI).
+  local etcd_version
+  "$K8S_BIN/kubectl" version --client && etcd_version=$("$K8S_BIN/etcd" --version) &&
+    echo "${etcd_version%%$'\n'*}"
 }
 
 free_ports() {

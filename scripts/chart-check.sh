@@ -177,7 +177,7 @@ check "sidecar RBAC equals the pinned sidecars' deploy/kubernetes rules" tsx rba
 pinned_tags() {
   local bad=0 name tag
   for name in $(printf '%s\n' "${!PINNED[@]}" | sort); do
-    tag=$(sed -n "/^  $name:/,/^  [a-zA-Z]*:\$/{s/^      tag: \(.*\)\$/\1/p}" "$chart/values.yaml" | head -n 1)
+    tag=$(sed -n "/^  $name:/,/^  [a-zA-Z]*:\$/{s/^      tag: \(.*\)\$/\1/p}" "$chart/values.yaml" | awk 'NR == 1')
     if [ "$tag" = "${PINNED[$name]}" ]; then echo "$name $tag"; else
       echo "$name: values.yaml has '$tag', pinned ${PINNED[$name]}"
       bad=1
