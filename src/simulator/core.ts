@@ -21,6 +21,8 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   ms: number;
+  /** The request waited in the holdChangesAfter fault (crash tests) before it was run or dropped. */
+  held?: boolean;
 }
 
 const REQUEST_LOG_LIMIT = 20_000;

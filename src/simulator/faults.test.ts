@@ -135,6 +135,11 @@ describe("holding change requests (crash testing)", () => {
     expect((await t.req("GET", `${t.short}/jobs`)).status).toBe(200);
     await t.admin("PUT", "/simulator/faults", { holdChangesAfter: null });
     expect((await held).body.state).toBe("Succeeded");
+    // The request log marks the request that waited in the hold, and only that one.
+    const log = (await t.admin("GET", "/simulator/requests")).body.data as { path: string; held?: boolean }[];
+    expect(log.filter((e) => e.held).map((e) => e.path)).toEqual([
+      "/ConfigurationManager/v1/services/resource-group-service/actions/unlock/invoke",
+    ]);
   });
 
   it("drops held changes unprocessed when released with heldOnRelease=drop", async () => {

@@ -57,6 +57,8 @@ export const faultPatchSchema = z
 export class Faults {
   settings: FaultSettings = faultSettingsSchema.parse({});
   private held: { request: string; resolve: (process: boolean) => void }[] = [];
+  /** Requests (by their Request object) that waited in the hold: the request log marks them. */
+  private readonly wasHeld = new WeakSet<object>();
 
   update(patch: z.infer<typeof faultPatchSchema>): FaultSettings {
     const merged = faultSettingsSchema.parse({ ...this.settings, ...patch });
@@ -86,14 +88,20 @@ export class Faults {
    * Called for every change request ("METHOD /path") before it is processed. Resolves true to
    * process it, false to drop it (the hold was lifted with heldOnRelease "drop").
    */
-  async admitChange(request: string): Promise<boolean> {
+  async admitChange(request: string, key: object): Promise<boolean> {
     const after = this.settings.holdChangesAfter;
     if (after === null) return true;
     if (after > 0) {
       this.settings.holdChangesAfter = after - 1;
       return true;
     }
+    this.wasHeld.add(key);
     return new Promise<boolean>((resolve) => this.held.push({ request, resolve }));
+  }
+
+  /** Whether the request `key` waited in the hold (before it was processed or dropped). */
+  heldBefore(key: object): boolean {
+    return this.wasHeld.has(key);
   }
 
   private releaseHeld(mode = this.settings.heldOnRelease): void {

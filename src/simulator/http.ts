@@ -102,7 +102,7 @@ async function runChange(sim: SimCore, c: Context, route: RouteDef): Promise<Res
   // The body has arrived before any hold: a held request that is later processed must not depend
   // on a client connection that may be gone by then (that is the point of holding it).
   const body = await readJson(c);
-  if (!(await sim.faults.admitChange(`${c.req.method} ${new URL(c.req.url).pathname}`))) {
+  if (!(await sim.faults.admitChange(`${c.req.method} ${new URL(c.req.url).pathname}`, c.req.raw))) {
     // A dropped request never reached the storage system: the client sees the connection fail.
     throw new ApiError({ ...serverBusy().init, message: "The request was dropped (injected fault)." });
   }
@@ -222,6 +222,7 @@ export function buildApp(sim: SimCore, table: RouteTable, extra: (app: Hono) => 
         path: new URL(c.req.url).pathname,
         status: refusedWith ?? c.res.status,
         ms: performance.now() - started,
+        ...(sim.faults.heldBefore(c.req.raw) ? { held: true } : {}),
       });
     }
   });

@@ -176,6 +176,8 @@ interface LoggedRequest {
   method: string;
   path: string;
   status: number;
+  /** It waited in the hold: the request the crash point stopped the controller at. */
+  held?: boolean;
 }
 
 interface FaultState {
@@ -340,9 +342,11 @@ export class CrashRig {
     if (settled?.ok !== false)
       throw new Error(`k=${k}: the call succeeded although its controller was killed`);
     await setFaults(t, { holdChangesAfter: null });
+    // By the log's held mark: concurrent siblings past the hold may share the held one's path.
     const logged = await until("the held request to be released", HOLD_WAIT_MS, async () =>
-      (await changesSince(t, mark)).find((e) => `${e.method} ${e.path}` === heldAt),
+      (await changesSince(t, mark)).find((e) => e.held === true),
     );
+    expect(`${logged.method} ${logged.path}`).toBe(heldAt);
     if ((await faultsOf(t)).heldCount !== 0) throw new Error("requests are still held after the release");
     const heldRequest = { request: `${logged.method} ${normalisePath(logged.path)}`, status: logged.status };
     this.current = await startController(this.setup);
