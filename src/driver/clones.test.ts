@@ -5,9 +5,8 @@
  * Against the in-process simulator; the gRPC view is in src/csi/snapshots.test.ts.
  */
 import { status } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { VspClient } from "../array/client.js";
 import { call } from "../csi/test-support/clients.js";
 import type { DriverHarness } from "../csi/test-support/driver-harness.js";
 import {
@@ -22,7 +21,6 @@ import {
   CRASH_VARIANTS,
   Crash,
   MIB,
-  clientOf,
   copyEnded,
   crashingClient,
   holdings,
@@ -31,10 +29,9 @@ import {
   servicesOver,
   sha256Of,
   shaOfImage,
-  startSnapshotHarness,
+  useServiceRig,
 } from "../csi/test-support/snapshot-harness.js";
 import type { Services } from "../csi/test-support/snapshot-harness.js";
-import type { SimTimings } from "../simulator/config.js";
 import { REALISTIC_TIMINGS } from "../simulator/config.js";
 import type { CloneInput, ContentSource } from "./clones.js";
 import { OperationInProgressError } from "./errors.js";
@@ -42,21 +39,7 @@ import type { Snapshot } from "./snapshots.js";
 import type { Volume } from "./volumes.js";
 
 const SIZE = 8 * MIB;
-let h: DriverHarness | undefined;
-let client: VspClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-  await h?.stop();
-  h = undefined;
-});
-
-async function rig(timings: Partial<SimTimings> = {}) {
-  h = await startSnapshotHarness(timings);
-  client = clientOf(h);
-  return { h, healthy: servicesOver(h, client), inner: client };
-}
+const rig = useServiceRig();
 
 function newVolume(s: Services, name: string): Promise<Volume> {
   return s.volumes.create({ name, range: { required_bytes: String(SIZE) }, parameters: {} });

@@ -3,18 +3,12 @@
  * pairs and S-VOLs) — only after it has seen it for the grace period, and never a cut group, a
  * group being built, or anything that is not the driver's.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { VspClient } from "../array/client.js";
 import { call } from "../csi/test-support/clients.js";
 import { createVolume, ldevIdOf } from "../csi/test-support/driver-harness.js";
 import type { DriverHarness } from "../csi/test-support/driver-harness.js";
-import {
-  clientOf,
-  holdings,
-  servicesOver,
-  useSnapshotHarness,
-} from "../csi/test-support/snapshot-harness.js";
+import { holdings, useServiceRig } from "../csi/test-support/snapshot-harness.js";
 import type { TestSim } from "../simulator/test-support/harness.js";
 import { GroupJanitor } from "./group-janitor.js";
 import { GroupSnapshotService } from "./group-snapshots.js";
@@ -24,19 +18,12 @@ const MIB = 1024 * 1024;
 const SIZE = 8 * MIB;
 const GRACE = 15 * 60_000;
 const DRIVER = "csi.vsp-csi.dev";
-const start = useSnapshotHarness();
-
-let client: VspClient | undefined;
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-});
+const start = useServiceRig();
 
 /** A janitor over the harness's array, with a clock the test moves. */
 async function rig() {
-  const d = await start();
-  client = clientOf(d);
-  const { volumes, snapshots } = servicesOver(d, client);
+  const { h: d, healthy } = await start();
+  const { volumes, snapshots } = healthy;
   const clock = { now: 1_000_000 };
   const janitor = new GroupJanitor(() => volumes.arrays.all(), new GroupSnapshotService(volumes, snapshots), {
     graceMs: GRACE,

@@ -5,23 +5,20 @@
  * (the gRPC view: src/csi/shadow-image.test.ts; process crash matrices:
  * test/crash/shadow-image-crash.test.ts). Against the in-process simulator.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { VspClient } from "../array/client.js";
-import type { DriverHarness } from "../csi/test-support/driver-harness.js";
 import { DRIVER_NAME, writeData } from "../csi/test-support/driver-harness.js";
 import type { Services } from "../csi/test-support/snapshot-harness.js";
 import {
   CRASH_VARIANTS,
   Crash,
   MIB,
-  clientOf,
   crashingClient,
   pattern,
   servicesOver,
   sha256Of,
   shaOfImage,
-  startSnapshotHarness,
+  useServiceRig,
 } from "../csi/test-support/snapshot-harness.js";
 import type { TestSim } from "../simulator/test-support/harness.js";
 import { AlreadyExistsError } from "./errors.js";
@@ -31,21 +28,7 @@ import type { Volume } from "./volumes.js";
 
 const SIZE = 8 * MIB;
 const SI = { copyMethod: "shadowImage" } as const;
-let h: DriverHarness | undefined;
-let client: VspClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-  await h?.stop();
-  h = undefined;
-});
-
-async function rig(): Promise<{ h: DriverHarness; healthy: Services; inner: VspClient }> {
-  h = await startSnapshotHarness();
-  client = clientOf(h);
-  return { h, healthy: servicesOver(h, client), inner: client };
-}
+const rig = useServiceRig();
 
 function newVolume(s: Services, name: string): Promise<Volume> {
   return s.volumes.create({ name, range: { required_bytes: String(SIZE) }, parameters: {} });

@@ -133,6 +133,33 @@ export function servicesOver(h: DriverHarness, client: VspArray, options: CloneO
   return { volumes, snapshots, clones: new CloneService(volumes, snapshots, options) };
 }
 
+/** A harness, a REST client of its array, and the driver's services over that client. */
+export interface ServiceRig {
+  h: DriverHarness;
+  healthy: Services;
+  inner: VspClient;
+}
+
+/**
+ * For a service-level test file: registers an afterEach that closes the client and stops the
+ * harness of the running test, and returns `rig(timings)`, which starts them (one per test).
+ */
+export function useServiceRig(): (timings?: Partial<SimTimings>) => Promise<ServiceRig> {
+  let h: DriverHarness | undefined;
+  let client: VspClient | undefined;
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    await h?.stop();
+    h = undefined;
+  });
+  return async (timings = {}) => {
+    h = await startSnapshotHarness(timings);
+    client = clientOf(h);
+    return { h, healthy: servicesOver(h, client), inner: client };
+  };
+}
+
 /** A REST client of the harness's first array (the caller closes it). */
 export function clientOf(h: DriverHarness): VspClient {
   const a = h.config.arrays[0];
