@@ -254,27 +254,27 @@ export class GroupSnapshotService {
 
   /** Polls the group until `count` members are in PAIR (ready for the split). */
   private async waitUntilPaired(array: ManagedArray, group: string, count: number): Promise<void> {
-    const deadline = Date.now() + this.waitMs;
-    for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 250)) {
-      const pairs = (await this.pairsOf(array, group)) ?? [];
-      const failed = pairs.find((p) => !UNSPLIT.has(p.status));
-      if (failed?.status === "PSUE") {
-        // A pair suspends before its split when its snapshot data cannot be stored: a full pool.
-        throw new ResourceExhaustedError(
-          `the pair of LDEV ${failed.pvolLdevId} was suspended (PSUE) before the group was split; snapshot pool ${failed.snapshotPoolId ?? "?"} is probably full: free capacity in it, or use another pool (snapshotPool)`,
-        );
-      }
-      if (failed) {
-        throw new FailedPreconditionError(
-          `the pair of LDEV ${failed.pvolLdevId} went to ${failed.status} before the group was split`,
-        );
-      }
-      if (pairs.length >= count && pairs.every((p) => p.status === "PAIR")) return;
-      if (Date.now() + delay > deadline) {
-        throw new OperationInProgressError("the group snapshot's pairs are still being created; retry");
-      }
-      await sleep(delay);
-    }
+    await this.pollPairs(
+      array,
+      group,
+      "the group snapshot's pairs are still being created; retry",
+      (found) => {
+        const pairs = found ?? [];
+        const failed = pairs.find((p) => !UNSPLIT.has(p.status));
+        if (failed?.status === "PSUE") {
+          // A pair suspends before its split when its snapshot data cannot be stored: a full pool.
+          throw new ResourceExhaustedError(
+            `the pair of LDEV ${failed.pvolLdevId} was suspended (PSUE) before the group was split; snapshot pool ${failed.snapshotPoolId ?? "?"} is probably full: free capacity in it, or use another pool (snapshotPool)`,
+          );
+        }
+        if (failed) {
+          throw new FailedPreconditionError(
+            `the pair of LDEV ${failed.pvolLdevId} went to ${failed.status} before the group was split`,
+          );
+        }
+        return pairs.length >= count && pairs.every((p) => p.status === "PAIR");
+      },
+    );
   }
 
   /**
@@ -294,16 +294,30 @@ export class GroupSnapshotService {
   }
 
   /** The group's pairs once none is in COPY any more (bounded by waitMs, then ABORTED). */
-  private async pairsOutOfCopy(array: ManagedArray, group: string): Promise<ArrayPair[] | undefined> {
+  private pairsOutOfCopy(array: ManagedArray, group: string): Promise<ArrayPair[] | undefined> {
+    return this.pollPairs(
+      array,
+      group,
+      "the pairs of an unfinished group snapshot are still being created; retry",
+      (pairs) => !pairs?.some((p) => p.status === "COPY"),
+    );
+  }
+
+  /**
+   * Reads the group's pairs until `done` says so — polling from pollMs, doubling up to 250 ms — and
+   * answers them; ABORTED with `stillBusy` after waitMs. `done` may throw to end the wait.
+   */
+  private async pollPairs(
+    array: ManagedArray,
+    group: string,
+    stillBusy: string,
+    done: (pairs: ArrayPair[] | undefined) => boolean,
+  ): Promise<ArrayPair[] | undefined> {
     const deadline = Date.now() + this.waitMs;
     for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 250)) {
       const pairs = await this.pairsOf(array, group);
-      if (!pairs?.some((p) => p.status === "COPY")) return pairs;
-      if (Date.now() + delay > deadline) {
-        throw new OperationInProgressError(
-          "the pairs of an unfinished group snapshot are still being created; retry",
-        );
-      }
+      if (done(pairs)) return pairs;
+      if (Date.now() + delay > deadline) throw new OperationInProgressError(stillBusy);
       await sleep(delay);
     }
   }
