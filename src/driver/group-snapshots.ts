@@ -32,6 +32,7 @@ import {
   ResourceExhaustedError,
 } from "./errors.js";
 import { addMembers, snapshotPoolOf } from "./group-members.js";
+import { pollUntil } from "./poll.js";
 import type { GroupSnapshotId } from "./ids.js";
 import { formatGroupSnapshotId, InvalidIdError, parseGroupSnapshotId, parseVolumeId } from "./ids.js";
 import { inPair } from "./ldev-placement.js";
@@ -68,8 +69,6 @@ export interface GroupSnapshotOptions {
 
 /** Member statuses before the split: the group snapshot is not cut yet. */
 const UNSPLIT: ReadonlySet<string> = new Set(["COPY", "PAIR"]);
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Sources {
   array: ManagedArray;
@@ -303,23 +302,17 @@ export class GroupSnapshotService {
     );
   }
 
-  /**
-   * Reads the group's pairs until `done` says so — polling from pollMs, doubling up to 250 ms — and
-   * answers them; ABORTED with `stillBusy` after waitMs. `done` may throw to end the wait.
-   */
-  private async pollPairs(
+  /** Reads the group's pairs until `done` says so (poll.ts); ABORTED with `stillBusy` after waitMs. */
+  private pollPairs(
     array: ManagedArray,
     group: string,
     stillBusy: string,
     done: (pairs: ArrayPair[] | undefined) => boolean,
   ): Promise<ArrayPair[] | undefined> {
-    const deadline = Date.now() + this.waitMs;
-    for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 250)) {
-      const pairs = await this.pairsOf(array, group);
-      if (done(pairs)) return pairs;
-      if (Date.now() + delay > deadline) throw new OperationInProgressError(stillBusy);
-      await sleep(delay);
-    }
+    return pollUntil(() => this.pairsOf(array, group), done, stillBusy, {
+      waitMs: this.waitMs,
+      pollMs: this.pollMs,
+    });
   }
 
   // ---- deletion ----------------------------------------------------------------------------

@@ -44,6 +44,8 @@ import {
 import { inPair } from "./ldev-placement.js";
 import { classifyLabel, snapshotGroupName } from "./names.js";
 import type { SnapshotParameters } from "./parameters.js";
+import type { PollOptions } from "./poll.js";
+import { pollUntil } from "./poll.js";
 import type { SiWaitOptions } from "./shadow-image-pairs.js";
 import { ShadowImageSnapshots } from "./shadow-image-snapshots.js";
 import { listSnapshots } from "./snapshot-list.js";
@@ -87,6 +89,8 @@ export interface CreateSnapshotInput {
 
 /** Split pairs: the image is fixed and readable through the S-VOL (§6). */
 export const READY_STATUSES: ReadonlySet<string> = new Set(["PSUS", "PFUS"]);
+/** Statuses of a pair whose image is not taken yet: the array splits it at the end of COPY. */
+const BEFORE_CUT: ReadonlySet<string> = new Set(["COPY", "PAIR", "PFUL"]);
 /** Statuses of a pair whose image is still being taken (delete refused, N in D-HTI-MATRIX). */
 const TAKING = new Set(["COPY", "PAIR", "PFUL", "PSUP", "RCPY"]);
 
@@ -97,6 +101,8 @@ export class SnapshotService {
   constructor(
     private readonly volumes: VolumeService,
     shadowImageWait: SiWaitOptions = {},
+    /** How long CreateSnapshot waits for the cut of a pair it finds still being taken. */
+    private readonly cutWait: PollOptions = {},
   ) {
     this.shadowImage = new ShadowImageSnapshots(volumes, shadowImageWait);
   }
@@ -113,11 +119,12 @@ export class SnapshotService {
           `a snapshot named "${input.name}" already exists, of another volume (LDEV ${existing.pvolLdevId})`,
         );
       }
-      return this.describe(array, existing, source.ldev, await this.ldev(array, existing.svolLdevId));
+      const cut = await this.untilCut(array, existing);
+      return this.describe(array, cut, source.ldev, await this.ldev(array, cut.svolLdevId));
     }
     const svol = await this.svolFor(array, source, group);
     const pair = await this.createPair(array, source, svol, group, input.parameters);
-    return this.describe(array, pair, source.ldev, svol);
+    return this.describe(array, await this.untilCut(array, pair), source.ldev, svol);
   }
 
   /**
@@ -232,6 +239,47 @@ export class SnapshotService {
     }
   }
 
+  /**
+   * The pair once its image is cut: CreateSnapshot never answers before the point-in-time image
+   * exists, whatever ready_to_use says (the CO unfreezes the application at the answer). A pair an
+   * interrupted call made is split by the array at the end of its COPY (autoSplit): a retry waits
+   * for that split (ABORTED past the wait budget; the next retry waits on). A pair in PAIR (its
+   * split never came) is split now. A suspended pair (PSUE: its snapshot data could not be stored)
+   * never becomes a snapshot: it and its S-VOL go, RESOURCE_EXHAUSTED, and a later retry starts over.
+   */
+  private async untilCut(array: ManagedArray, found: ArrayPair): Promise<ArrayPair> {
+    const id = {
+      pvolLdevId: found.pvolLdevId,
+      muNumber: found.muNumber,
+      snapshotGroupName: found.snapshotGroupName,
+    };
+    const read = async () => {
+      const pair = await this.pairAt(array, id);
+      if (!pair)
+        throw new OperationInProgressError("the snapshot's pair went away while it was being taken; retry");
+      return pair;
+    };
+    const stillTaking = "the snapshot is still being taken (its pair is being created); retry";
+    let pair = found;
+    if (pair.status === "COPY")
+      pair = await pollUntil(read, (p) => p.status !== "COPY", stillTaking, this.cutWait);
+    if (pair.status === "PAIR" || pair.status === "PFUL") {
+      await onArray("splitting the snapshot", () => array.client.snapshots.split(id));
+      pair = await read();
+    }
+    if (pair.status === "PSUE") {
+      await this.deletePair(array, pair);
+      const svol = await this.ldev(array, pair.svolLdevId);
+      if (svol && !inPair(svol))
+        await this.volumes.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
+      throw new ResourceExhaustedError(
+        `the snapshot's pair was suspended (PSUE) before its image was stored; snapshot pool ${pair.snapshotPoolId ?? "?"} is probably full: free capacity in it, or use another pool (VolumeSnapshotClass parameter snapshotPool)`,
+      );
+    }
+    if (BEFORE_CUT.has(pair.status)) throw new OperationInProgressError(stillTaking);
+    return pair;
+  }
+
   // ---- deletion ----------------------------------------------------------------------------
 
   private async deletePair(array: ManagedArray, pair: ArrayPair): Promise<void> {
@@ -272,7 +320,10 @@ export class SnapshotService {
   }
 
   /** The pair an ID names, unless gone or its MU now belongs to another snapshot. */
-  private async pairAt(array: ManagedArray, id: ThinImageSnapshotId): Promise<ArrayPair | undefined> {
+  private async pairAt(
+    array: ManagedArray,
+    id: Pick<ThinImageSnapshotId, "pvolLdevId" | "muNumber" | "snapshotGroupName">,
+  ): Promise<ArrayPair | undefined> {
     try {
       const pair = await array.client.snapshots.get({ pvolLdevId: id.pvolLdevId, muNumber: id.muNumber });
       return pair.snapshotGroupName === id.snapshotGroupName ? pair : undefined;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 
 import { afterAll, afterEach, beforeEach, expect } from "vitest";
 
+import type { SimulatorOptions } from "../../src/simulator/index.js";
 import type { TestSim } from "../../src/simulator/test-support/harness.js";
 import { startTestSim } from "../../src/simulator/test-support/harness.js";
 import { CrashRig, liveChildren, overran } from "./support.js";
@@ -21,14 +22,17 @@ export interface CrashRigAccess {
 }
 
 /** Registers beforeEach/afterEach/afterAll hooks; call once at the top of a test file. */
-export function useCrashRig(tempPrefix: string): CrashRigAccess {
+export function useCrashRig(
+  tempPrefix: string,
+  simOptions: () => Partial<SimulatorOptions> = () => ({}),
+): CrashRigAccess {
   let t: TestSim | undefined;
   let rig: CrashRig | undefined;
   let workDir = "";
 
   beforeEach(async () => {
     workDir = await mkdtemp(join(tmpdir(), tempPrefix));
-    t = await startTestSim();
+    t = await startTestSim(simOptions());
     rig = await CrashRig.start(t, workDir);
   });
 

@@ -306,6 +306,12 @@ export class CrashRig {
     await this.current.kill();
   }
 
+  /** SIGKILLs the controller wherever it is (not at a held request) and starts a new one. */
+  async killAndRestart(): Promise<void> {
+    await this.current.kill();
+    this.current = await startController(this.setup);
+  }
+
   /**
    * Issues `call` with change requests held after `k`. If the call finishes without any request
    * being held, that is its result. Otherwise the controller is killed while waiting on the held
