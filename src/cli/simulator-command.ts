@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 
 import {
+  DEFAULT_MAX_CONCURRENT_REQUESTS,
   DEFAULT_PASSWORD,
   DEFAULT_STORAGE_DEVICE_ID,
   DEFAULT_USERNAME,
@@ -27,6 +28,9 @@ export const SIMULATOR_USAGE = `Usage: vsp-csi simulator [options]
   --storage-device-id <id>   12-digit storage device id                 [${DEFAULT_STORAGE_DEVICE_ID}]
   --page-size-mib <n>        HDP page size in MiB                       [42]
   --timings <kind>           instant | realistic                        [realistic]
+  --max-concurrent-requests <n>
+                             REST requests processed at once; past that
+                             503 KART00003-E (busy) with Retry-After    [${DEFAULT_MAX_CONCURRENT_REQUESTS}]
   --tls                      serve HTTPS with a self-signed certificate kept in <data-dir>/tls
   --fault <key=value>        set a fault at start (repeatable), e.g. --fault latencyMs=200
                              --fault busyRate=0.1 --fault poolFull=[0]; change at run time with
@@ -71,6 +75,7 @@ export async function runSimulatorCommand(args: string[]): Promise<SimulatorComm
       "storage-device-id": { type: "string", default: DEFAULT_STORAGE_DEVICE_ID },
       "page-size-mib": { type: "string", default: "42" },
       timings: { type: "string", default: "realistic" },
+      "max-concurrent-requests": { type: "string", default: String(DEFAULT_MAX_CONCURRENT_REQUESTS) },
       tls: { type: "boolean", default: false },
       fault: { type: "string", multiple: true, default: [] },
     },
@@ -87,6 +92,7 @@ export async function runSimulatorCommand(args: string[]): Promise<SimulatorComm
     password: values.password,
     storageDeviceId: values["storage-device-id"],
     pageSizeBytes: integer(values["page-size-mib"], "--page-size-mib", 1) * MIB,
+    maxConcurrentRequests: integer(values["max-concurrent-requests"], "--max-concurrent-requests", 1),
     timings: values.timings === "instant" ? { ...INSTANT_TIMINGS } : { ...REALISTIC_TIMINGS },
   });
   const faults = faultPatchSchema.safeParse(parseFaults(values.fault));

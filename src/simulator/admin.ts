@@ -1,10 +1,12 @@
 /**
  * The admin endpoint, outside the VSP API (`/simulator/...`, Basic auth with the array
- * credentials): faults, the request log, session expiry, and host-side data access to LDEVs
+ * credentials): faults, the request log, request concurrency (stats and limit), session expiry,
+ * and host-side data access to LDEVs
  * (what a host would read or write through a LUN), so tests and demos can check bytes without
  * attaching devices.
  */
 import type { Context, Hono } from "hono";
+import { z } from "zod";
 
 import type { SimCore } from "./core.js";
 import { objectNotFound } from "./errors.js";
@@ -13,6 +15,12 @@ import { faultPatchSchema } from "./faults.js";
 import { intParam, parseWith } from "./routing.js";
 
 export const ADMIN_ROOT = "/simulator";
+
+/** Settings of the simulated array that may change while it runs; unknown keys are refused. */
+const configPatchSchema = z
+  .object({ maxConcurrentRequests: z.number().int().min(1).max(100_000) })
+  .partial()
+  .strict();
 
 function ldevFile(sim: SimCore, c: Context): { path: string; bytes: number } {
   const id = intParam(c.req.param("ldevId"), "ldevId", 0, sim.config.maxLdevId);
@@ -40,6 +48,21 @@ export function mountAdminRoutes(app: Hono, sim: SimCore): void {
   app.delete(`${ADMIN_ROOT}/faults`, (c) => {
     sim.faults.reset();
     return c.json(sim.faults.settings);
+  });
+
+  /** Request concurrency: the limit, requests in flight, the high-water mark, refusals. */
+  app.get(`${ADMIN_ROOT}/stats`, (c) => c.json({ requests: sim.requests.stats() }));
+  /** Starts a new measurement (a benchmark run): high-water mark and refusal count restart. */
+  app.delete(`${ADMIN_ROOT}/stats`, (c) => {
+    sim.requests.resetStats();
+    return c.json({ requests: sim.requests.stats() });
+  });
+  app.put(`${ADMIN_ROOT}/config`, async (c) => {
+    const patch = parseWith(configPatchSchema, await readJson(c));
+    if (patch.maxConcurrentRequests !== undefined) {
+      sim.requests.maxConcurrentRequests = patch.maxConcurrentRequests;
+    }
+    return c.json({ maxConcurrentRequests: sim.requests.maxConcurrentRequests });
   });
 
   app.post(`${ADMIN_ROOT}/sessions/expire`, (c) => {

@@ -73,6 +73,11 @@ export interface SimConfig {
   /** HDP page size; 42 MiB on a real array, smaller values make tests of pool-full cheap. */
   pageSizeBytes: number;
   sessionLimit: number;
+  /**
+   * REST requests the REST server processes at once (session login and job-held changes
+   * included; admin routes not); one more is answered 503 KART00003-E with Retry-After.
+   */
+  maxConcurrentRequests: number;
   /** Job records kept; the oldest are evicted first (3,000 on VSP E and G/F 350-900). */
   jobRetention: number;
   /** Highest LDEV id the array accepts (0..maxLdevId). */
@@ -85,6 +90,13 @@ export interface SimConfig {
 export const DEFAULT_USERNAME = "maintenance";
 export const DEFAULT_PASSWORD = "raid-maintenance";
 export const DEFAULT_STORAGE_DEVICE_ID = "886000123456";
+/**
+ * sim: Hitachi documents no number of requests a REST server processes at once. 32 is above the
+ * 8-10 at once the known clients use (Cinder 8 workers, Ansible 10 threads, Terraform
+ * DEFAULT_MAX_CONCURRENT_OPS 10, this driver 8), so one well-behaved client never meets it, while
+ * a client that fires hundreds of requests in parallel does.
+ */
+export const DEFAULT_MAX_CONCURRENT_REQUESTS = 32;
 
 export function defaultConfig(dataDir: string): SimConfig {
   return {
@@ -95,6 +107,7 @@ export function defaultConfig(dataDir: string): SimConfig {
     dataDir,
     pageSizeBytes: 42 * MIB,
     sessionLimit: 64,
+    maxConcurrentRequests: DEFAULT_MAX_CONCURRENT_REQUESTS,
     jobRetention: 3_000,
     maxLdevId: 65_279,
     timings: { ...INSTANT_TIMINGS },

@@ -7,6 +7,7 @@
 import { BlockStore } from "./data/block-store.js";
 import type { Clock } from "./clock.js";
 import type { SimConfig } from "./config.js";
+import { RequestGate } from "./concurrency.js";
 import { Faults } from "./faults.js";
 import { JobStore } from "./jobs.js";
 import { SessionStore } from "./sessions.js";
@@ -33,6 +34,8 @@ export class SimCore {
   readonly sessions: SessionStore;
   readonly jobs: JobStore;
   readonly faults = new Faults();
+  /** The REST server's request threads: how many VSP API requests run at once. */
+  readonly requests: RequestGate;
   readonly requestLog: RequestLogEntry[] = [];
   private readonly tickers: Ticker[] = [];
   private readonly tickWaiters = new Set<() => void>();
@@ -47,6 +50,7 @@ export class SimCore {
     this.blocks = new BlockStore(config.dataDir);
     this.sessions = new SessionStore(clock, config.sessionLimit);
     this.jobs = new JobStore(clock, config.jobRetention);
+    this.requests = new RequestGate(config.maxConcurrentRequests);
   }
 
   get state() {

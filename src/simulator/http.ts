@@ -1,6 +1,7 @@
 /**
  * The HTTP face of the simulator: mounts the resource routes under both URL styles, authenticates
- * (Basic for session creation, `Session <token>` for the rest), applies injected faults, logs each
+ * (Basic for session creation, `Session <token>` for the rest), bounds the requests processed at
+ * once (past `maxConcurrentRequests`: 503 busy), applies injected faults, logs each
  * request (the log counts REST calls per driver operation), and turns changes into jobs.
  */
 import { Hono } from "hono";
@@ -207,7 +208,16 @@ export function buildApp(sim: SimCore, table: RouteTable, extra: (app: Hono) => 
     const started = performance.now();
     // A fault raised here never reaches the route, so its status is not in c.res yet.
     let refusedWith: number | undefined;
+    // Every VSP API request holds one of the REST server's request threads until its answer is
+    // ready: queries, session login, and a change whose answer waits for its job
+    // (Response-Job-Status: Completed) or in the holdChangesAfter fault. The admin routes are
+    // outside /ConfigurationManager and never counted. Past the limit: 503 busy, nothing done.
+    const admitted = sim.requests.tryEnter();
     try {
+      if (!admitted) {
+        refusedWith = 503;
+        throw serverBusy();
+      }
       const { latencyMs } = sim.faults.settings;
       if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       if (sim.faults.takeBusy()) {
@@ -216,6 +226,7 @@ export function buildApp(sim: SimCore, table: RouteTable, extra: (app: Hono) => 
       }
       await next();
     } finally {
+      if (admitted) sim.requests.leave();
       sim.logRequest({
         at: sim.clock.now(),
         method: c.req.method,
