@@ -37,7 +37,7 @@ export class Api {
 
   /** A synchronous GET answering 200 with a JSON body. */
   async get<T>(path: string, query?: Query): Promise<T> {
-    const req: HttpRequest = { method: "GET", path: withQuery(path, query) };
+    const req: HttpRequest = { method: "GET", path: withQuery(path, query), deadline: this.o.deadline() };
     return withRetry(this.o.retry, this.call(req), async () => {
       const res = await this.authorized(req);
       if (res.status !== 200 || res.json === undefined) throw responseError(req, res);
@@ -64,13 +64,11 @@ export class Api {
     body?: unknown,
     options: ChangeOptions = {},
   ): Promise<Job> {
-    const req: HttpRequest = { method, path, body, headers: this.jobHeaders(options) };
-    if (this.o.jobWait === "header") {
-      // The array holds the answer up to Response-Max-Wait: the exchange may take that long.
-      req.timeoutMs = this.o.requestTimeoutMs + this.o.responseMaxWaitSeconds * 1000;
-    }
-    return withRetry(this.o.retry, this.call(req), async () => {
+    const deadline = this.o.deadline();
+    const base: HttpRequest = { method, path, body, deadline };
+    return withRetry(this.o.retry, this.call(base), async () => {
       const startedAt = Date.now();
+      const req = this.changeRequest(base, options, deadline);
       const res = await this.authorized(req);
       if (res.status !== 202 && res.status !== 200) throw responseError(req, res);
       const submitted = asJob(req, res.status, res.json);
@@ -78,6 +76,7 @@ export class Api {
       try {
         done = await waitForJob(req, submitted, startedAt, {
           timeoutMs: this.o.jobTimeoutMs,
+          deadline,
           pollInitialMs: this.o.jobPollInitialMs,
           pollMaxMs: this.o.jobPollMaxMs,
           logger: this.logger,
@@ -117,18 +116,34 @@ export class Api {
     );
   }
 
-  private jobHeaders(options: ChangeOptions): Record<string, string> {
+  /**
+   * One attempt's request with its job headers. In header mode the array holds the answer up to
+   * Response-Max-Wait, so the exchange may take that long; with a deadline, the wait asked for
+   * ends a second before it, so the array answers with the job still running (polled, then
+   * VspJobTimeoutError with its id) rather than the exchange being cut with no answer at all.
+   */
+  private changeRequest(
+    base: HttpRequest,
+    options: ChangeOptions,
+    deadline: number | undefined,
+  ): HttpRequest {
     const headers: Record<string, string> = {};
+    const req: HttpRequest = { ...base, headers };
     if (this.o.jobWait === "header") {
+      let maxWait = this.o.responseMaxWaitSeconds;
+      if (deadline !== undefined) {
+        maxWait = Math.max(0, Math.min(maxWait, Math.floor((deadline - Date.now()) / 1000) - 1));
+      }
       headers["Response-Job-Status"] = "Completed";
-      headers["Response-Max-Wait"] = String(this.o.responseMaxWaitSeconds);
+      headers["Response-Max-Wait"] = String(maxWait);
+      req.timeoutMs = this.o.requestTimeoutMs + maxWait * 1000;
     }
     if (options.noWait === true) headers["Job-Mode-Wait-Configuration-Change"] = "NoWait";
-    return headers;
+    return req;
   }
 
   private call(req: HttpRequest) {
-    return { method: req.method, path: req.path, logger: this.logger };
+    return { method: req.method, path: req.path, logger: this.logger, deadline: req.deadline };
   }
 
   /** Sends with the session token; on 401 logs in again (shared) and replays once (Cinder). */

@@ -10,7 +10,7 @@ import type { Dispatcher } from "undici";
 import { Agent } from "undici";
 
 import type { VspError } from "./errors.js";
-import { classifyApiError, VspTransportError } from "./errors.js";
+import { classifyApiError, VspBusyError, VspTransportError } from "./errors.js";
 import type { TransportFailure } from "./errors.js";
 import { Semaphore } from "./semaphore.js";
 import type { ErrorObject } from "./types.js";
@@ -25,6 +25,8 @@ export interface HttpRequest {
   body?: unknown;
   /** Overrides the client's request timeout (header-mode job waits need longer). */
   timeoutMs?: number;
+  /** The caller's deadline (epoch ms): the exchange is cut there, and not sent once it has passed. */
+  deadline?: number | undefined;
 }
 
 export interface HttpResponse {
@@ -131,13 +133,27 @@ export class Transport {
     return this.limiter.inUse;
   }
 
-  /** Sends one request. Resolves with any HTTP answer; rejects only with VspTransportError. */
+  /**
+   * Sends one request. Resolves with any HTTP answer; rejects with VspTransportError, or with
+   * VspBusyError when the request's deadline passed before it could be sent (e.g. while queued for
+   * a connection slot): nothing reached the array, so it is as safe to retry as a 503.
+   */
   send(req: HttpRequest): Promise<HttpResponse> {
     return this.limiter.run(() => this.exchange(req));
   }
 
   private async exchange(req: HttpRequest): Promise<HttpResponse> {
-    const timeout = req.timeoutMs ?? this.options.requestTimeoutMs;
+    let timeout = req.timeoutMs ?? this.options.requestTimeoutMs;
+    if (req.deadline !== undefined) {
+      const left = Math.floor(req.deadline - Date.now());
+      if (left <= 0) {
+        throw new VspBusyError(
+          { method: req.method, path: req.path },
+          "the call's deadline passed before the request could be sent",
+        );
+      }
+      timeout = Math.min(timeout, left);
+    }
     const started = performance.now();
     const headers: Record<string, string> = { Accept: "application/json", ...req.headers };
     let body: string | undefined;

@@ -15,6 +15,8 @@ import type { Job } from "./types.js";
 
 export interface JobWaitOptions {
   timeoutMs: number;
+  /** The caller's deadline (epoch ms): the wait ends there too, with VspJobTimeoutError. */
+  deadline?: number | undefined;
   pollInitialMs: number;
   pollMaxMs: number;
   logger: Logger;
@@ -41,7 +43,11 @@ export function asJob(req: HttpRequest, httpStatus: number, json: unknown): Job 
   );
 }
 
-/** Waits until the job is Completed; returns it whatever its state. */
+/**
+ * Waits until the job is Completed; returns it whatever its state. VspJobTimeoutError after the
+ * job timeout or at the caller's deadline, whichever comes first: the job may still complete, and
+ * the caller's retry finds what it did.
+ */
 export async function waitForJob(
   req: HttpRequest,
   job: Job,
@@ -51,19 +57,30 @@ export async function waitForJob(
   let current = job;
   let delay = o.pollInitialMs;
   let polled = false;
-  const deadline = startedAt + o.timeoutMs;
+  const callEnd = o.deadline ?? Infinity;
+  const deadline = Math.min(startedAt + o.timeoutMs, callEnd);
+  const timedOut = (cause?: unknown) =>
+    new VspJobTimeoutError(
+      { method: req.method, path: req.path, jobId: current.jobId, cause },
+      `job ${current.jobId} still ${current.status}/${current.state} ` +
+        (Date.now() >= callEnd
+          ? `at the call's deadline, ${Date.now() - startedAt} ms after it was submitted`
+          : `after ${o.timeoutMs} ms`),
+    );
   while (current.status !== "Completed") {
     const remaining = deadline - Date.now();
-    // Look at least once: a header-mode answer can arrive just as the deadline passes.
-    if (remaining <= 0 && polled) {
-      throw new VspJobTimeoutError(
-        { method: req.method, path: req.path, jobId: current.jobId },
-        `job ${current.jobId} still ${current.status}/${current.state} after ${o.timeoutMs} ms`,
-      );
-    }
+    // Look at least once: a header-mode answer can arrive just as the job timeout passes. Not past
+    // the call's deadline, though: no request is sent then.
+    if (remaining <= 0 && (polled || Date.now() >= callEnd)) throw timedOut();
     await sleep(Math.max(0, Math.min(delay, remaining)));
     delay = Math.min(delay * 2, o.pollMaxMs);
-    current = await o.fetchJob(current.jobId);
+    try {
+      current = await o.fetchJob(current.jobId);
+    } catch (err) {
+      // The poll itself ran into the call's deadline: the job is what did not finish in time.
+      if (Date.now() >= callEnd) throw timedOut(err);
+      throw err;
+    }
     polled = true;
     o.logger.trace({ jobId: current.jobId, status: current.status, state: current.state }, "vsp job polled");
   }

@@ -50,6 +50,14 @@ export interface VspClientOptions {
   aliveTimeSeconds?: number;
   /** Keep-alive GET of the session (default: half of aliveTime; 0 turns it off). */
   keepAliveIntervalMs?: number;
+  /**
+   * The deadline (epoch ms) of the work the client is called for, read at the start of every
+   * request, or undefined for none. The driver passes src/deadline.ts `currentDeadline` (its CSI
+   * call's deadline). Retries, job waits and each HTTP exchange then end by it: a retry loop or a
+   * job wait stopped by it throws VspBusyError / VspJobTimeoutError, and no request is sent once it
+   * has passed. Session upkeep (login, keep-alive, logout) ignores it. Default: no deadline.
+   */
+  deadline?: () => number | undefined;
   logger?: Logger;
   /** A custom undici dispatcher (e.g. MockAgent in tests); TLS options are then the caller's. */
   dispatcher?: Dispatcher;
@@ -101,13 +109,16 @@ export interface ResolvedOptions {
   retry: { budgetMs: number; baseDelayMs: number; maxDelayMs: number };
   aliveTimeSeconds: number;
   keepAliveIntervalMs: number;
+  deadline: () => number | undefined;
   logger: Logger | undefined;
   dispatcher: Dispatcher | undefined;
 }
 
+const noDeadline = (): undefined => undefined;
+
 /** Validates options; throws a TypeError naming every bad field (never echoing the password). */
 export function resolveOptions(options: VspClientOptions): ResolvedOptions {
-  const { logger, dispatcher, ...plain } = options;
+  const { logger, dispatcher, deadline, ...plain } = options;
   const parsed = schema.safeParse(plain);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`);
@@ -119,6 +130,7 @@ export function resolveOptions(options: VspClientOptions): ResolvedOptions {
     responseMaxWaitSeconds: o.responseMaxWaitSeconds ?? Math.ceil(o.jobTimeoutMs / 1000),
     // Cinder refreshes every 180 s for a 300 s aliveTime; half the alive time keeps the same margin.
     keepAliveIntervalMs: o.keepAliveIntervalMs ?? (o.aliveTimeSeconds * 1000) / 2,
+    deadline: deadline ?? noDeadline,
     logger,
     dispatcher,
   };

@@ -104,20 +104,36 @@ export interface RetryCall {
   method: HttpMethod;
   path: string;
   logger: Logger;
+  /** The caller's deadline (epoch ms; options.ts `deadline`): no attempt starts after it. */
+  deadline?: number | undefined;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+function stoppedByDeadline(call: RetryCall, last: unknown, attempts: number): VspBusyError {
+  const why = last instanceof Error ? last.message : String(last);
+  const err = new VspBusyError(
+    { method: call.method, path: call.path, cause: last },
+    `no time left before the call's deadline to retry (${why})`,
+  );
+  err.attempts = attempts;
+  return err;
+}
+
 /**
  * Runs `attempt` until it succeeds, the policy says stop, or the next wait would end after the
- * budget. The last error is thrown, with `attempts` set.
+ * budget or the call's deadline. The last error is thrown, with `attempts` set — except when the
+ * deadline is what stops a retryable error: then a VspBusyError (cause: the last error) says the
+ * array could not be used in the time left, which the driver answers UNAVAILABLE (the CO retries);
+ * whatever was refused was certainly not applied, or it would not have been retryable.
  */
 export async function withRetry<T>(
   policy: RetryPolicy,
   call: RetryCall,
   attempt: () => Promise<T>,
 ): Promise<T> {
-  const deadline = Date.now() + policy.budgetMs;
+  const budgetEnd = Date.now() + policy.budgetMs;
+  const callEnd = call.deadline ?? Infinity;
   for (let n = 1; ; n++) {
     try {
       return await attempt();
@@ -126,7 +142,10 @@ export async function withRetry<T>(
       const retryAfter = err instanceof VspError ? err.retryAfterMs : undefined;
       const delay = backoffDelay(policy, n, retryAfter);
       if (err instanceof VspError) err.attempts = n;
-      if (!decision.retry || Date.now() + delay > deadline) throw err;
+      if (!decision.retry) throw err;
+      const nextAt = Date.now() + delay;
+      if (nextAt > callEnd && callEnd <= budgetEnd) throw stoppedByDeadline(call, err, n);
+      if (nextAt > budgetEnd) throw err;
       call.logger.info(
         {
           method: call.method,
