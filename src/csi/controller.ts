@@ -35,6 +35,8 @@ export interface ControllerOptions {
   /** Pool capacity for GetCapacity: (array name?, pool?) → free bytes. */
   capacity: (parameters: Record<string, string>) => Promise<bigint>;
   logger: Logger;
+  /** controller.operationTimeoutSeconds in ms: no call runs longer, gRPC deadline or not (pipeline.ts). */
+  operationTimeoutMs?: number;
   /** Default: built over `volumes`. */
   snapshots?: SnapshotService;
   /** Default: built over `volumes` and `snapshots`. */
@@ -119,17 +121,17 @@ function sourceLocks(source: ContentSource): string[] {
 }
 
 export function controllerService(options: ControllerOptions): ControllerHandlers {
-  const { volumes, publish, logger } = options;
+  const { volumes, publish } = options;
   const snapshots = options.snapshots ?? new SnapshotService(volumes);
   const clones = options.clones ?? new CloneService(volumes, snapshots);
   const inflight = options.inflight ?? new InFlight();
   const withLocks = <T>(keys: string[], fn: () => Promise<T>) => inflight.withLocks(keys, fn);
   return {
-    ControllerGetCapabilities: unary("ControllerGetCapabilities", logger, () =>
+    ControllerGetCapabilities: unary("ControllerGetCapabilities", options, () =>
       Promise.resolve({ capabilities: RPCS.map((type): ControllerServiceCapability => ({ rpc: { type } })) }),
     ),
 
-    CreateVolume: unary("CreateVolume", logger, (req) => {
+    CreateVolume: unary("CreateVolume", options, (req) => {
       const name = required(req.name, "name");
       requireSupported(req.volume_capabilities);
       const source = contentSource(req.volume_content_source);
@@ -145,7 +147,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       });
     }),
 
-    DeleteVolume: unary("DeleteVolume", logger, (req) => {
+    DeleteVolume: unary("DeleteVolume", options, (req) => {
       const volumeId = required(req.volume_id, "volume_id");
       return withLocks([`volume:${volumeId}`], async () => {
         await volumes.delete(volumeId);
@@ -153,7 +155,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       });
     }),
 
-    ControllerPublishVolume: unary("ControllerPublishVolume", logger, (req) => {
+    ControllerPublishVolume: unary("ControllerPublishVolume", options, (req) => {
       const volumeId = required(req.volume_id, "volume_id");
       const nodeId = required(req.node_id, "node_id");
       if (!req.volume_capability) throw new InvalidArgumentError("volume_capability is required");
@@ -164,7 +166,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       }));
     }),
 
-    ControllerUnpublishVolume: unary("ControllerUnpublishVolume", logger, (req) => {
+    ControllerUnpublishVolume: unary("ControllerUnpublishVolume", options, (req) => {
       const volumeId = required(req.volume_id, "volume_id");
       return withLocks([`volume:${volumeId}`], async () => {
         await publish.unpublish(volumeId, req.node_id);
@@ -172,7 +174,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       });
     }),
 
-    ValidateVolumeCapabilities: unary("ValidateVolumeCapabilities", logger, async (req) => {
+    ValidateVolumeCapabilities: unary("ValidateVolumeCapabilities", options, async (req) => {
       const volumeId = required(req.volume_id, "volume_id");
       if (req.volume_capabilities.length === 0)
         throw new InvalidArgumentError("volume_capabilities are required");
@@ -191,7 +193,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       };
     }),
 
-    ListVolumes: unary("ListVolumes", logger, async (req) => {
+    ListVolumes: unary("ListVolumes", options, async (req) => {
       const { volumes: page, nextToken } = await volumes.list(req.max_entries, req.starting_token);
       const entries = [];
       for (const v of page) {
@@ -203,7 +205,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       return { entries, next_token: nextToken };
     }),
 
-    ControllerGetVolume: unary("ControllerGetVolume", logger, async (req) => {
+    ControllerGetVolume: unary("ControllerGetVolume", options, async (req) => {
       const v = await volumes.get(required(req.volume_id, "volume_id"));
       const abnormal = (v.ldev.status ?? "NML") !== "NML";
       return {
@@ -215,7 +217,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       };
     }),
 
-    GetCapacity: unary("GetCapacity", logger, async (req) => {
+    GetCapacity: unary("GetCapacity", options, async (req) => {
       if (req.volume_capabilities.some((c) => unsupportedReason(c) !== undefined)) {
         return { available_capacity: "0", maximum_volume_size: MAXIMUM_VOLUME_SIZE };
       }
@@ -225,7 +227,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       };
     }),
 
-    ControllerExpandVolume: unary("ControllerExpandVolume", logger, (req) => {
+    ControllerExpandVolume: unary("ControllerExpandVolume", options, (req) => {
       const volumeId = required(req.volume_id, "volume_id");
       if (!req.capacity_range) throw new InvalidArgumentError("capacity_range is required");
       const range = req.capacity_range;
@@ -236,7 +238,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       }));
     }),
 
-    ControllerModifyVolume: unary("ControllerModifyVolume", logger, (req) => {
+    ControllerModifyVolume: unary("ControllerModifyVolume", options, (req) => {
       const volumeId = required(req.volume_id, "volume_id");
       const changes = parseMutableParameters(req.mutable_parameters);
       return withLocks([`volume:${volumeId}`], async () => {
@@ -245,7 +247,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       });
     }),
 
-    CreateSnapshot: unary("CreateSnapshot", logger, (req) => {
+    CreateSnapshot: unary("CreateSnapshot", options, (req) => {
       const name = required(req.name, "name");
       const sourceVolumeId = required(req.source_volume_id, "source_volume_id");
       const parameters = parseSnapshotParameters(req.parameters);
@@ -254,7 +256,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       }));
     }),
 
-    DeleteSnapshot: unary("DeleteSnapshot", logger, (req) => {
+    DeleteSnapshot: unary("DeleteSnapshot", options, (req) => {
       const snapshotId = required(req.snapshot_id, "snapshot_id");
       return withLocks([`snapshot:${snapshotId}`], async () => {
         await snapshots.delete(snapshotId);
@@ -262,7 +264,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       });
     }),
 
-    ListSnapshots: unary("ListSnapshots", logger, async (req) => {
+    ListSnapshots: unary("ListSnapshots", options, async (req) => {
       if (req.max_entries < 0) throw new InvalidArgumentError("max_entries must not be negative");
       const page = await snapshots.list({
         snapshotId: req.snapshot_id,
@@ -276,7 +278,7 @@ export function controllerService(options: ControllerOptions): ControllerHandler
       };
     }),
 
-    GetSnapshot: unary("GetSnapshot", logger, async (req) => ({
+    GetSnapshot: unary("GetSnapshot", options, async (req) => ({
       snapshot: toCsiSnapshot(await snapshots.get(required(req.snapshot_id, "snapshot_id"))),
     })),
   };

@@ -4,7 +4,13 @@ import { status } from "@grpc/grpc-js";
 import type { ServerUnaryCall, ServiceError } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 
-import { VspError } from "../array/errors.js";
+import {
+  VspBusyError,
+  VspError,
+  VspJobTimeoutError,
+  VspLockedError,
+  VspTransportError,
+} from "../array/errors.js";
 import type { DriverError } from "../driver/errors.js";
 import {
   AlreadyExistsError,
@@ -68,6 +74,26 @@ describe("toGrpcFailure", () => {
     });
   });
 
+  const at = { method: "GET", path: "/ConfigurationManager/v1/objects/ldevs/5" };
+  it.each([
+    ["a retry stopped by the call's deadline", new VspBusyError(at, "no time left"), status.UNAVAILABLE],
+    ["a lock that outlasted the call", new VspLockedError(at), status.UNAVAILABLE],
+    [
+      "an exchange cut at the deadline",
+      new VspTransportError(at, "timeout", "VSP_REQUEST_TIMEOUT"),
+      status.UNAVAILABLE,
+    ],
+    [
+      "a job wait stopped by the deadline",
+      new VspJobTimeoutError(at, "job 3 still Running"),
+      status.DEADLINE_EXCEEDED,
+    ],
+  ])("%s that escaped the driver's mapping → %s, never INTERNAL", (_what, err, code) => {
+    const failure = toGrpcFailure(err, REQUEST_ID);
+    expect(status[failure.code]).toBe(status[code]);
+    expect(failure.details).toContain("calling the array");
+  });
+
   const SECRET = "password=raid-secret-1 at /srv/app/driver.js:42";
   it.each([
     ["a plain Error", new Error(SECRET)],
@@ -101,7 +127,10 @@ async function runUnary(handler: () => Promise<unknown>): Promise<{ err: Service
     },
   });
   const rpc = unary("CreateVolume", createLogger("debug", sink), handler);
-  const call = { request: { name: "pvc-1" } } as unknown as ServerUnaryCall<unknown, unknown>;
+  const call = { request: { name: "pvc-1" }, getDeadline: () => Infinity } as unknown as ServerUnaryCall<
+    unknown,
+    unknown
+  >;
   const err = await new Promise<ServiceError>((resolve, reject) => {
     rpc(call, (error) => {
       if (error) resolve(error as ServiceError);

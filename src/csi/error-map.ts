@@ -5,6 +5,8 @@
  */
 import { status } from "@grpc/grpc-js";
 
+import { VspBusyError, VspJobTimeoutError, VspLockedError, VspTransportError } from "../array/errors.js";
+import { toDriverError } from "../driver/array-errors.js";
 import { DriverError } from "../driver/errors.js";
 
 export interface GrpcFailure {
@@ -25,7 +27,22 @@ const CODE_BY_KIND: Record<DriverError["kind"], status> = {
   DeadlineExceeded: status.DEADLINE_EXCEEDED,
 };
 
+/**
+ * Array errors that say "not now" rather than "wrong": busy, locked, unreachable, a job or a retry
+ * stopped by the call's deadline. Driver code maps them (array-errors.ts onArray); one that escaped
+ * unmapped still answers UNAVAILABLE / DEADLINE_EXCEEDED, so a deadline stop is never INTERNAL.
+ */
+function isTransientArrayError(err: unknown): boolean {
+  return (
+    err instanceof VspBusyError ||
+    err instanceof VspLockedError ||
+    err instanceof VspTransportError ||
+    err instanceof VspJobTimeoutError
+  );
+}
+
 export function toGrpcFailure(err: unknown, requestId: string): GrpcFailure {
+  if (isTransientArrayError(err)) err = toDriverError(err, "calling the array");
   if (err instanceof DriverError) return { code: CODE_BY_KIND[err.kind], details: err.message };
   return { code: status.INTERNAL, details: `internal error (request ${requestId}); see the driver log` };
 }

@@ -21,6 +21,8 @@ export interface GroupControllerOptions {
   groups: GroupSnapshotService;
   inflight: InFlight;
   logger: Logger;
+  /** controller.operationTimeoutSeconds in ms: no call runs longer, gRPC deadline or not (pipeline.ts). */
+  operationTimeoutMs?: number;
 }
 
 function required(value: string | undefined, field: string): string {
@@ -39,13 +41,13 @@ function toCsiGroupSnapshot(g: GroupSnapshot): VolumeGroupSnapshot {
 }
 
 export function groupControllerService(options: GroupControllerOptions): GroupControllerHandlers {
-  const { groups, inflight, logger } = options;
+  const { groups, inflight } = options;
   return {
-    GroupControllerGetCapabilities: unary("GroupControllerGetCapabilities", logger, () =>
+    GroupControllerGetCapabilities: unary("GroupControllerGetCapabilities", options, () =>
       Promise.resolve({ capabilities: [{ rpc: { type: "CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT" } }] }),
     ),
 
-    CreateVolumeGroupSnapshot: unary("CreateVolumeGroupSnapshot", logger, (req) => {
+    CreateVolumeGroupSnapshot: unary("CreateVolumeGroupSnapshot", options, (req) => {
       const name = required(req.name, "name");
       const sourceVolumeIds = req.source_volume_ids;
       if (sourceVolumeIds.length === 0) throw new InvalidArgumentError("source_volume_ids are required");
@@ -62,7 +64,7 @@ export function groupControllerService(options: GroupControllerOptions): GroupCo
       }));
     }),
 
-    DeleteVolumeGroupSnapshot: unary("DeleteVolumeGroupSnapshot", logger, (req) => {
+    DeleteVolumeGroupSnapshot: unary("DeleteVolumeGroupSnapshot", options, (req) => {
       const groupSnapshotId = required(req.group_snapshot_id, "group_snapshot_id");
       return inflight.withLocks([`group:${groupSnapshotId}`], async () => {
         await groups.delete(groupSnapshotId, req.snapshot_ids);
@@ -70,7 +72,7 @@ export function groupControllerService(options: GroupControllerOptions): GroupCo
       });
     }),
 
-    GetVolumeGroupSnapshot: unary("GetVolumeGroupSnapshot", logger, async (req) => {
+    GetVolumeGroupSnapshot: unary("GetVolumeGroupSnapshot", options, async (req) => {
       const groupSnapshotId = required(req.group_snapshot_id, "group_snapshot_id");
       return { group_snapshot: toCsiGroupSnapshot(await groups.get(groupSnapshotId, req.snapshot_ids)) };
     }),

@@ -4,7 +4,10 @@
  *   2. a child logger bound to the request id, the method and the object the call is about
  *      (volume, snapshot or name), so `grep <volume id>` finds a volume's whole history;
  *   3. the payload at debug level with CSI secrets removed (Probe at trace: kubelet calls it often);
- *   4. the handler, an async function returning the response;
+ *   4. the handler, an async function returning the response, run under the call's deadline
+ *      (src/deadline.ts): the gRPC deadline, capped by the operation timeout, less a margin so the
+ *      answer reaches the CO before it gives up; work that does not fit answers ABORTED/UNAVAILABLE
+ *      and the CO's retry picks it up;
  *   5. errors mapped to gRPC statuses in one place (error-map.ts), unmapped ones as INTERNAL, and a
  *      warning for calls slower than the slow-call threshold.
  */
@@ -14,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 
+import { runWithDeadline } from "../deadline.js";
 import type { Logger } from "../logging.js";
 import { toGrpcFailure } from "./error-map.js";
 
@@ -65,22 +69,62 @@ export function withoutSecrets(value: unknown): unknown {
 
 export type AsyncUnary<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
 
+/** What a service gives `unary` besides the handler (a bare Logger: no operation timeout). */
+export interface PipelineOptions {
+  logger: Logger;
+  /**
+   * Longest a call may run even when the CO set no gRPC deadline (or a later one):
+   * controller.operationTimeoutSeconds. Unset: the gRPC deadline alone bounds the call.
+   */
+  operationTimeoutMs?: number;
+}
+
+/**
+ * Time kept back from a call's budget so the answer gets back before the CO's deadline: 5 % of
+ * the budget, at least 250 ms (serialising and sending the answer, event-loop lag, clock reading
+ * on both sides), at most 2 s (a 100 s budget should not lose more than that). A budget shorter
+ * than the minimum margin leaves no time: the handler then answers at its first wait.
+ */
+export function deadlineMargin(budgetMs: number): number {
+  return Math.min(2_000, Math.max(250, budgetMs * 0.05));
+}
+
+/**
+ * The deadline (epoch ms) a call's work must finish by: the earlier of the gRPC deadline
+ * (`call.getDeadline()`: a Date, or a number where Infinity means none) and now + the operation
+ * timeout, less deadlineMargin. Infinity when neither bounds the call.
+ */
+export function callDeadline(
+  grpcDeadline: Date | number,
+  operationTimeoutMs: number | undefined,
+  now = Date.now(),
+): number {
+  const grpc = grpcDeadline instanceof Date ? grpcDeadline.getTime() : grpcDeadline;
+  const end = Math.min(Number.isNaN(grpc) ? Infinity : grpc, now + (operationTimeoutMs ?? Infinity));
+  if (!Number.isFinite(end)) return Infinity;
+  const budget = Math.max(0, end - now);
+  return now + budget - deadlineMargin(budget);
+}
+
 export function unary<Req, Res>(
   method: string,
-  logger: Logger,
+  pipeline: Logger | PipelineOptions,
   handler: AsyncUnary<Req, Res>,
 ): handleUnaryCall<Req, Res> {
+  const { logger, operationTimeoutMs }: PipelineOptions =
+    "logger" in pipeline ? pipeline : { logger: pipeline };
   const quiet = method === "Probe" || method.endsWith("GetCapabilities") || method === "GetPluginInfo";
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const requestId = randomBytes(6).toString("hex");
     const log = logger.child({ requestId, method, ...subjectOf(call.request) });
     const ctx: CallContext = { requestId, method, log };
     const started = performance.now();
+    const deadline = callDeadline(call.getDeadline(), operationTimeoutMs);
     log[quiet ? "trace" : "debug"]({ request: withoutSecrets(call.request) }, "call");
     // Validation may throw before the handler's first await: map that like any other failure.
     let result: Promise<Res>;
     try {
-      result = store.run(ctx, () => handler(call.request, ctx));
+      result = store.run(ctx, () => runWithDeadline(deadline, () => handler(call.request, ctx)));
     } catch (err) {
       result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
