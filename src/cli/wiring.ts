@@ -11,6 +11,7 @@ import { nodeService } from "../csi/node.js";
 import type { CsiServices } from "../csi/server.js";
 import { ArrayRegistry } from "../driver/arrays.js";
 import type { ManagedArray } from "../driver/arrays.js";
+import { currentDeadline } from "../deadline.js";
 import { onArray } from "../driver/array-errors.js";
 import { GroupJanitor } from "../driver/group-janitor.js";
 import { GroupSnapshotService } from "../driver/group-snapshots.js";
@@ -32,7 +33,8 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-function clientsFor(config: Config, logger: Logger): ManagedArray[] {
+/** One REST client per configured array, bounded by the CSI call it works for (src/deadline.ts). */
+export function clientsFor(config: Config, logger: Logger): ManagedArray[] {
   return config.arrays.map((a) => ({
     config: a,
     client: new VspClient({
@@ -42,6 +44,8 @@ function clientsFor(config: Config, logger: Logger): ManagedArray[] {
       password: a.credentials.password,
       urlStyle: a.urlStyle,
       tls: { ...(a.caBundle ? { caBundle: a.caBundle.pem } : {}), insecureSkipVerify: a.insecureSkipVerify },
+      maxConcurrentRequests: a.maxConcurrentRequests,
+      deadline: currentDeadline,
       logger,
     }),
   }));
@@ -72,6 +76,8 @@ export async function buildDriver(config: Config, logger: Logger): Promise<Drive
   const volumes = new VolumeService(registry, config.driverName);
   const publish = new PublishService(volumes);
   let stopJanitor: () => void = () => undefined;
+  // Node calls have no operation timeout of their own: kubelet sets a deadline on every call.
+  const operationTimeoutMs = config.controller.operationTimeoutSeconds * 1000;
   const services: CsiServices = {
     identity: identityService({
       driverName: config.driverName,
@@ -87,7 +93,7 @@ export async function buildDriver(config: Config, logger: Logger): Promise<Drive
     const snapshots = new SnapshotService(volumes);
     const inflight = new InFlight();
     const groups = new GroupSnapshotService(volumes, snapshots);
-    services.groupController = groupControllerService({ groups, inflight, logger });
+    services.groupController = groupControllerService({ groups, inflight, logger, operationTimeoutMs });
     stopJanitor = startGroupJanitor(
       new GroupJanitor(() => registry.all(), groups, { graceMs: JANITOR_GRACE_MS }),
       logger,
@@ -98,6 +104,7 @@ export async function buildDriver(config: Config, logger: Logger): Promise<Drive
       snapshots,
       inflight,
       logger,
+      operationTimeoutMs,
       capacity: async (parameters) => {
         const p = parseVolumeParameters(parameters);
         const array = registry.forParameters(p.array);

@@ -157,6 +157,21 @@ describe("bad configurations: every message names the key and where the value ca
       `config: arrays[0].urlStyle ${F}: must be one of storage-scoped, short`,
     ],
     [
+      "no concurrent requests",
+      { file: arrayWith("transport", "transport: fc\n    maxConcurrentRequests: 0") },
+      `config: arrays[0].maxConcurrentRequests ${F}: must be ≥ 1`,
+    ],
+    [
+      "more concurrent requests than the array's 64 sessions",
+      { file: VALID_YAML, argv: ["--set", "arrays[0].maxConcurrentRequests=65"] },
+      "config: arrays[0].maxConcurrentRequests (from --set): must be ≤ 64",
+    ],
+    [
+      "concurrent requests not a number",
+      { file: arrayWith("transport", "transport: fc\n    maxConcurrentRequests: many") },
+      `config: arrays[0].maxConcurrentRequests ${F}: must be a number`,
+    ],
+    [
       "negative pool",
       { file: arrayWith("defaultPoolId", "defaultPoolId: -1") },
       `config: arrays[0].defaultPoolId ${F}: must be ≥ 0`,

@@ -27,6 +27,7 @@
  * | arrays[i].caBundle                  | absolute path to PEM          | system CAs           | —                                 | --set             |
  * | arrays[i].insecureSkipVerify        | boolean                       | false                | —                                 | --set             |
  * | arrays[i].urlStyle                  | storage-scoped / short        | storage-scoped       | —                                 | --set             |
+ * | arrays[i].maxConcurrentRequests     | int 1–64                      | 8                    | —                                 | --set             |
  * | arrays[i].defaultPoolId             | int ≥ 0                       | required             | —                                 | --set             |
  * | arrays[i].snapshotPoolId            | int ≥ 0                       | source volume's pool | —                                 | --set             |
  * | arrays[i].targetPorts               | list of CLx-Y, unique, ≥ 1    | required             | —                                 | --set (a,b)       |

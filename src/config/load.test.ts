@@ -52,6 +52,14 @@ describe("precedence: defaults < file < environment < flags < --set", () => {
     });
   });
 
+  it("arrays[].maxConcurrentRequests: 8 by default, 1–64 from the file or --set", async () => {
+    expect((await load({ file: VALID_YAML })).config.arrays[0]?.maxConcurrentRequests).toBe(8);
+    const fromFile = await load({ file: `${VALID_YAML}    maxConcurrentRequests: 64\n` });
+    expect(fromFile.config.arrays[0]?.maxConcurrentRequests).toBe(64);
+    const fromSet = await load({ file: VALID_YAML, argv: ["--set", "arrays[0].maxConcurrentRequests=1"] });
+    expect(fromSet.config.arrays[0]?.maxConcurrentRequests).toBe(1);
+  });
+
   it("--config wins over VSP_CSI_CONFIG", async () => {
     const { config } = await load({
       file: `${VALID_YAML}logLevel: debug\n`,
@@ -92,6 +100,7 @@ describe("defaults", () => {
           credentials: { username: "maintenance", password: "raid-secret-1", from: { kind: "inline" } },
           insecureSkipVerify: false,
           urlStyle: "storage-scoped",
+          maxConcurrentRequests: 8,
           defaultPoolId: 0,
           targetPorts: ["CL1-A", "CL2-A"],
           transport: "fc",

@@ -36,6 +36,8 @@ export interface ArrayConfig {
   readonly caBundle?: CaBundle;
   readonly insecureSkipVerify: boolean;
   readonly urlStyle: UrlStyle;
+  /** REST requests in flight at once (the client's maxConcurrentRequests). */
+  readonly maxConcurrentRequests: number;
   readonly defaultPoolId: number;
   readonly snapshotPoolId?: number;
   readonly targetPorts: readonly string[];

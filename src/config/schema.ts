@@ -174,6 +174,12 @@ const arraySchema = z.strictObject({
   insecureSkipVerify: bool.default(false),
   /** REST URL layout: `/objects/storages/{id}/…` ("storage-scoped", default) or `/objects/…` ("short"). */
   urlStyle: z.enum(URL_STYLES).default("storage-scoped"),
+  /**
+   * REST requests in flight at once to this array, login and keep-alive included (1–64, default 8):
+   * the REST server serves few at a time and answers 503 beyond; its 64-session limit is shared
+   * with every other client of the array.
+   */
+  maxConcurrentRequests: int(1, 64).default(8),
   /** HDP pool for new volumes when the StorageClass names none. Required: no pool is a safe guess on a shared array. */
   defaultPoolId: int(0, 65535),
   /** Pool for Thin Image snapshot data. Default: the source volume's own pool (as Cinder does). */
@@ -201,8 +207,8 @@ const controllerSchema = z.strictObject({
   /**
    * Budget of one CSI call, including REST retries and job waits; a longer operation returns
    * ready_to_use=false / is picked up on the sidecar's retry. Must stay below the sidecars'
-   * --timeout (the deployment sets theirs above it; csi-provisioner's own default is only 10 s), and
-   * the CSI layer should also cap it by the call's gRPC deadline.
+   * --timeout (the deployment sets theirs above it; csi-provisioner's own default is only 10 s).
+   * The CSI layer also caps each call by its gRPC deadline (src/csi/pipeline.ts).
    */
   operationTimeoutSeconds: int(1, 3600).default(DEFAULT_OPERATION_TIMEOUT_SECONDS),
 });

@@ -132,6 +132,7 @@ describe("redactedConfig", () => {
       caBundle: { path: "/ca.pem", pem: "-----BEGIN CERTIFICATE-----…", certificates: 1 },
       insecureSkipVerify: false,
       urlStyle: "short" as const,
+      maxConcurrentRequests: 8,
       defaultPoolId: 0,
       targetPorts: ["CL1-A"],
       transport: "fc" as const,
