@@ -20,8 +20,12 @@ export interface RequestLogEntry {
   at: number;
   method: string;
   path: string;
+  /** The query string, without "?", when there is one. */
+  query?: string;
   status: number;
   ms: number;
+  /** Bytes of the response body, when the route answered. */
+  bytes?: number;
   /** The request waited in the holdChangesAfter fault (crash tests) before it was run or dropped. */
   held?: boolean;
 }

@@ -208,6 +208,8 @@ export function buildApp(sim: SimCore, table: RouteTable, extra: (app: Hono) => 
     const started = performance.now();
     // A fault raised here never reaches the route, so its status is not in c.res yet.
     let refusedWith: number | undefined;
+    // Response body size, for benchmarks of bytes per operation (errors raised here: not known).
+    let bytes: number | undefined;
     // Every VSP API request holds one of the REST server's request threads until its answer is
     // ready: queries, session login, and a change whose answer waits for its job
     // (Response-Job-Status: Completed) or in the holdChangesAfter fault. The admin routes are
@@ -225,12 +227,16 @@ export function buildApp(sim: SimCore, table: RouteTable, extra: (app: Hono) => 
         throw serverBusy();
       }
       await next();
+      bytes = (await c.res.clone().arrayBuffer()).byteLength;
     } finally {
       if (admitted) sim.requests.leave();
+      const url = new URL(c.req.url);
       sim.logRequest({
         at: sim.clock.now(),
         method: c.req.method,
-        path: new URL(c.req.url).pathname,
+        path: url.pathname,
+        ...(url.search === "" ? {} : { query: url.search.slice(1) }),
+        ...(bytes === undefined ? {} : { bytes }),
         status: refusedWith ?? c.res.status,
         ms: performance.now() - started,
         ...(sim.faults.heldBefore(c.req.raw) ? { held: true } : {}),
