@@ -58,6 +58,18 @@ async function snapshotted(
   return { source, snap };
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it answers; bounded in tries, not in time asserted. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 1_000; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(10);
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
 function input(name: string, source: ContentSource, bytes = SIZE, parameters = {}): CloneInput {
   return { name, range: { required_bytes: String(bytes) }, parameters, source };
 }
@@ -257,7 +269,7 @@ describe("sources and names", () => {
 });
 
 describe("REST calls and time to a usable volume", () => {
-  it("restore: 8 calls; clone: 7 calls", async () => {
+  it("restore: 6 calls; clone: 5 calls", async () => {
     const { h } = await rig();
     const vol = await call(h.controller, "CreateVolume", {
       name: "pvc-a",
@@ -267,12 +279,10 @@ describe("REST calls and time to a usable volume", () => {
     const volumeId = vol.volume?.volume_id ?? "";
     const snap = await call(h.controller, "CreateSnapshot", { name: "snap-a", source_volume_id: volumeId });
     const placeNew = [
-      "GET /ldevs", // the new volume's window
+      "GET /ldevs", // the new volume's window (64 ids)
       "POST /ldevs",
       expect.stringMatching(/^PATCH \/ldevs\/\d+$/),
-      expect.stringMatching(/^GET \/ldevs\/\d+$/),
-      "POST /snapshots", // the clone pair, returned at PSUP
-      "GET /snapshots", // ?svolLdevId=: its status
+      "POST /snapshots", // the clone pair, whose job ends once the copy runs (PSUP)
     ];
     await resetRequests(h.t);
     await call(h.controller, "CreateVolume", {
@@ -294,16 +304,16 @@ describe("REST calls and time to a usable volume", () => {
     expect(await restRequests(h.t)).toEqual([expect.stringMatching(/^GET \/ldevs\/\d+$/), ...placeNew]);
   });
 
-  it("with realistic timings, a restored volume is usable about one pair-create time after the call", async () => {
-    const { h, healthy } = await rig({ ...REALISTIC_TIMINGS });
+  it("with realistic timings, a restore answers once the copy runs (PSUP), never while the pair is still in COPY", async () => {
+    // A slow copy, so that it provably still runs when the call answers (order, not wall-clock).
+    const { h, healthy } = await rig({ ...REALISTIC_TIMINGS, cloneMiBPerSecond: 0.01 });
     const data = pattern("original", 4 * MIB);
     const { snap } = await snapshotted(h, healthy, data);
-    const started = performance.now();
+    await until("the snapshot is ready", async () =>
+      (await healthy.snapshots.get(snap.snapshotId)).readyToUse ? true : undefined,
+    );
     const restored = await healthy.clones.create(input("pvc-r", snapshotSource(snap)));
-    const ms = performance.now() - started;
     expect(pairs(h.t).find((p) => p.svolLdevId === restored.ldev.ldevId)?.status).toBe("PSUP");
-    expect(ms).toBeGreaterThanOrEqual(REALISTIC_TIMINGS.tiPairCreateMs);
-    expect(ms).toBeLessThan(REALISTIC_TIMINGS.tiPairCreateMs + 1_000);
     expect(await sha256Of(h.t, restored.ldev.ldevId)).toBe(shaOfImage(data, SIZE));
   });
 });

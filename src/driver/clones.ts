@@ -138,13 +138,16 @@ export class CloneService {
       );
     }
     if (!pair && needsCopy(ldev, source.bytes)) {
-      pair = await this.startCopy(array, source, ldev, label, input.parameters.copySpeed ?? "medium");
+      // The pair create's job ends once the copy runs (PSUP) or is done: no read-back needed.
+      await this.startCopy(array, source, ldev, label, input.parameters.copySpeed ?? "medium");
+      if (target > bytesOf(ldev)) ldev = await this.grow(array, ldev, target, true, source.what);
+      return this.volumes.toVolume(array, ldev, label);
     }
     if (pair && STARTING.has(pair.status)) pair = await this.waitWhile(array, ldev.ldevId, STARTING);
     if (pair && STARTING.has(pair.status)) {
       throw new OperationInProgressError(`the copy into the new volume is starting (${pair.status}); retry`);
     }
-    if (target > bytesOf(ldev)) ldev = await this.grow(array, ldev, target, pair, source.what);
+    if (target > bytesOf(ldev)) ldev = await this.grow(array, ldev, target, pair !== undefined, source.what);
     return this.volumes.toVolume(array, ldev, label);
   }
 
@@ -252,14 +255,14 @@ export class CloneService {
     return pairs.find((p) => p.svolLdevId === ldevId && p.isClone === true);
   }
 
-  /** Creates the clone pair; returns it as the array shows it, or undefined when already done. */
+  /** Creates the clone pair; its job ends once the copy runs (PSUP), or when the copy is done. */
   private async startCopy(
     array: ManagedArray,
     source: Source,
     ldev: Ldev,
     label: string,
     copySpeed: CopySpeed,
-  ): Promise<ArrayPair | undefined> {
+  ): Promise<void> {
     const snapshotPoolId = array.config.snapshotPoolId ?? source.pvol.poolId ?? array.config.defaultPoolId;
     try {
       await array.client.snapshots.create({
@@ -278,7 +281,6 @@ export class CloneService {
       await this.volumes.deleteLdev(array, ldev, "removing the new volume").catch(() => undefined);
       throw copyError(err, source.what);
     }
-    return this.clonePairOf(array, ldev.ldevId);
   }
 
   /** Polls the clone pair while its status is in `statuses`, for at most waitMs. */
@@ -301,10 +303,10 @@ export class CloneService {
     array: ManagedArray,
     ldev: Ldev,
     target: bigint,
-    pair: ArrayPair | undefined,
+    copying: boolean,
     what: Source["what"],
   ): Promise<Ldev> {
-    const running = pair ? await this.waitWhile(array, ldev.ldevId, "any") : undefined;
+    const running = copying ? await this.waitWhile(array, ldev.ldevId, "any") : undefined;
     if (running) throw growLater(running.progressRate ?? 0, what, target);
     return this.expandTo(array, ldev, target);
   }

@@ -15,7 +15,7 @@
 import type { Ldev, Snapshot as ArrayPair } from "../array/types.js";
 import { onArray } from "./array-errors.js";
 import type { ManagedArray } from "./arrays.js";
-import { freeSlot, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
+import { freeSlots, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
 import { groupMemberSvolLabel } from "./names.js";
 import type { SnapshotParameters } from "./parameters.js";
 import { dataReductionOf, pairCreateError } from "./snapshots.js";
@@ -127,7 +127,7 @@ function chooseSlots(
       taken.add(orphan.ldevId);
       return { adopt: orphan.ldevId };
     }
-    const free = freeSlot(window, defined);
+    const [free] = freeSlots(window, defined);
     if (free !== undefined) defined.add(free);
     return { create: free };
   });

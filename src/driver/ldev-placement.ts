@@ -1,23 +1,27 @@
 /**
  * Where a volume's LDEV lives, so that CreateVolume is idempotent and crash-safe from the array
- * alone (ARCHITECTURE §3).
+ * alone (ARCHITECTURE §3), at a cost that does not grow with the array (§9).
  *
  * Each CO name maps to a window of WINDOW consecutive LDEV ids inside the driver's ldevRange,
- * chosen by the digest label. The volume is created at the first free id of its window and then
- * labelled. A lookup lists the driver's range (one call below 16,384 LDEVs) and finds:
- *   - the volume itself (its label, anywhere in the range) — a retried CreateVolume returns it;
- *   - in the window, an orphan — an unlabelled, empty, unmapped, unpaired DP volume in the same
- *     pool, left by a controller that died between "create LDEV" and "set label" — which the retry
- *     adopts (or deletes, when its size or data reduction is wrong) instead of leaking it;
- *   - the free id of the window to create at.
- * Only when every id of the window is taken by other volumes does creation fall back to any free id
- * of the range; the range-wide label lookup still finds that volume later.
+ * chosen by the digest label. The volume is created at a free id of its window and then labelled.
+ * A lookup reads the window — one `GET ldevs?headLdevId=<head>&count=<WINDOW>`, whatever the array
+ * holds — and finds:
+ *   - the volume itself (its label) — a retried CreateVolume returns it;
+ *   - an orphan — an unlabelled, empty, unmapped, unpaired DP volume in the same pool, left by a
+ *     controller that died between "create LDEV" and "set label" — which the retry adopts (or
+ *     deletes, when its size or data reduction is wrong) instead of leaking it;
+ *   - the free ids to create at.
+ * There is no fallback outside the window: an LDEV placed elsewhere could only be found again by
+ * listing the whole range, and a retry after a window id was freed would make a duplicate. A full
+ * window is RESOURCE_EXHAUSTED instead. With 64-id windows, first-free placement behaves like
+ * linear probing: a simulation of 16,384 ids found no full window at 61 % of the range in use, and
+ * 2 in 12,000 creates at 73 % (59 in 14,000 at 85 %); size the range with that headroom.
  */
 import { createHash } from "node:crypto";
 
 import type { Ldev } from "../array/types.js";
 
-export const WINDOW = 16;
+export const WINDOW = 64;
 
 export interface LdevRange {
   start: number;
@@ -62,8 +66,9 @@ export function isOrphan(ldev: Ldev, poolId: number): boolean {
   );
 }
 
-/** The first id of the window that no LDEV holds. */
-export function freeSlot(w: Window, defined: ReadonlySet<number>): number | undefined {
-  for (let id = w.head; id < w.head + w.count; id++) if (!defined.has(id)) return id;
-  return undefined;
+/** The ids of the window that no LDEV holds, in order. */
+export function freeSlots(w: Window, defined: ReadonlySet<number>): number[] {
+  const free: number[] = [];
+  for (let id = w.head; id < w.head + w.count; id++) if (!defined.has(id)) free.push(id);
+  return free;
 }

@@ -219,16 +219,21 @@ export class SnapshotService {
       source.ldev.poolId ??
       array.config.defaultPoolId;
     try {
-      const ref = await array.client.snapshots.create({
-        snapshotGroupName: group,
-        snapshotPoolId,
-        pvolLdevId: source.ldev.ldevId,
-        svolLdevId: svol.ldevId,
-        autoSplit: true,
-        // A restore cascades a clone pair from the S-VOL (§9).
-        canCascade: true,
-        ...(dataReductionOf(source.ldev) ? { isDataReductionForceCopy: true } : {}),
-      });
+      const ref = await array.client.snapshots.create(
+        {
+          snapshotGroupName: group,
+          snapshotPoolId,
+          pvolLdevId: source.ldev.ldevId,
+          svolLdevId: svol.ldevId,
+          autoSplit: true,
+          // A restore cascades a clone pair from the S-VOL (§9).
+          canCascade: true,
+          ...(dataReductionOf(source.ldev) ? { isDataReductionForceCopy: true } : {}),
+          // NoWait: the job ends once the pair is accepted, so no connection to the array is held
+          // while it copies; untilCut then follows the pair to its split with short GETs.
+        },
+        { noWait: true },
+      );
       return await onArray("reading the new snapshot", () => array.client.snapshots.get(ref));
     } catch (err) {
       // Nothing may be left behind: the S-VOL goes with the failed pair (it holds no data yet).

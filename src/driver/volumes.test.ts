@@ -412,8 +412,8 @@ describe("ListVolumes", () => {
 });
 
 describe("CreateVolume when the name's window is full", () => {
-  /** A driver whose range is 100..131, with every id of the name's window held by other volumes. */
-  async function crowded(name: string, range = { start: 100, end: 131 }) {
+  /** A driver over `range`, with every id of the name's window held by other volumes. */
+  async function crowded(name: string, range = { start: 100, end: 399 }) {
     await h.stop();
     h = await startDriverHarness({ arrays: [{ ...FC_ARRAY, ldevRange: range }] });
     const window = windowOf(name);
@@ -423,26 +423,28 @@ describe("CreateVolume when the name's window is full", () => {
     return window;
   }
 
-  it("creates the volume at a free id elsewhere in the range, and finds it again by name", async () => {
+  it("answers RESOURCE_EXHAUSTED naming the window and the range, and creates nothing elsewhere", async () => {
     const window = await crowded("pvc-crowded");
-    const volume = await createVolume(h.controller, "pvc-crowded");
-    const ldevId = ldevIdOf(volume.volume_id);
-    expect(ldevId).toBeGreaterThanOrEqual(100);
-    expect(ldevId).toBeLessThanOrEqual(131);
-    expect(ldevId < window.head || ldevId >= window.head + window.count).toBe(true);
-    expect((await createVolume(h.controller, "pvc-crowded")).volume_id).toBe(volume.volume_id);
-    expect(labelled("pvc-crowded")).toHaveLength(1);
+    const before = allLdevs(h.t).length;
+    await expectStatus(
+      createVolume(h.controller, "pvc-crowded"),
+      status.RESOURCE_EXHAUSTED,
+      new RegExp(
+        `no free LDEV id: the 64 ids this name may use \\(${window.head}-${window.head + 63}\\).*ldevRange \\(100-399\\)`,
+      ),
+    );
+    expect(allLdevs(h.t)).toHaveLength(before);
+    expect(labelled("pvc-crowded")).toEqual([]);
   });
 
-  it("still finds that volume by name after another volume of the window was deleted (no duplicate LDEV)", async () => {
+  it("creates in the window once one of its ids is freed, and finds that volume again by name", async () => {
     const window = await crowded("pvc-crowded");
-    const volume = await createVolume(h.controller, "pvc-crowded");
-    // The response was lost; meanwhile another PVC whose LDEV sits in the window is deleted.
-    const res = await h.t.job("DELETE", `${h.t.scoped}/ldevs/${window.head}`);
+    const res = await h.t.job("DELETE", `${h.t.scoped}/ldevs/${window.head + 5}`);
     expect(res.body.state).toBe("Succeeded");
-    const retried = await createVolume(h.controller, "pvc-crowded");
+    const volume = await createVolume(h.controller, "pvc-crowded");
+    expect(ldevIdOf(volume.volume_id)).toBe(window.head + 5);
+    expect((await createVolume(h.controller, "pvc-crowded")).volume_id).toBe(volume.volume_id);
     expect(labelled("pvc-crowded")).toHaveLength(1);
-    expect(retried.volume_id).toBe(volume.volume_id);
   });
 
   it("answers RESOURCE_EXHAUSTED when the whole ldevRange is taken", async () => {
@@ -453,5 +455,27 @@ describe("CreateVolume when the name's window is full", () => {
       /no free LDEV id/,
     );
     expect(labelled("pvc-nofree")).toEqual([]);
+  });
+});
+
+describe("CreateVolume cost on a full array", () => {
+  it("reads one window of 64 LDEVs whatever the array holds: 3 requests, the same at 10 and 3,000 LDEVs", async () => {
+    const measure = async (name: string) => {
+      await resetRequests(h.t);
+      await createVolume(h.controller, name);
+      const res = await h.t.admin("GET", "/simulator/requests");
+      const log = res.body.data as { method: string; path: string; query?: string }[];
+      return log.map((e) => `${e.method} ${e.path}${e.query === undefined ? "" : `?${e.query}`}`);
+    };
+    await createVolume(h.controller, "pvc-warm"); // logs the session in
+    const few = await measure("pvc-few");
+    for (let id = 20_000; id < 23_000; id++) await seedLdev(h.t.sim.core, id, MIB, { label: "other-tool" });
+    const many = await measure("pvc-many");
+    for (const requests of [few, many]) {
+      expect(requests).toHaveLength(3);
+      expect(requests[0]).toMatch(/^GET .*\/ldevs\?(?=.*headLdevId=\d+)(?=.*count=64)/);
+      expect(requests[1]).toMatch(/^POST .*\/ldevs$/);
+      expect(requests[2]).toMatch(/^PATCH .*\/ldevs\/\d+$/);
+    }
   });
 });

@@ -14,11 +14,12 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  ResourceExhaustedError,
   StaleTokenError,
 } from "./errors.js";
 import type { VolumeId } from "./ids.js";
 import { formatVolumeId, InvalidIdError, parseVolumeId } from "./ids.js";
-import { freeSlot, inPair, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
+import { freeSlots, inPair, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
 import type { Window } from "./ldev-placement.js";
 import { classifyLabel, volumeLabel } from "./names.js";
 import { releaseShadowImagePairs, shadowImagePairsToRelease } from "./shadow-image-copies.js";
@@ -54,7 +55,9 @@ export interface PlacedLdev {
 
 const BLOCK = 512n;
 /** Attempts to claim a free id when concurrent creators (other tools) race us for it. */
-const CLAIM_ATTEMPTS = 3;
+const CLAIM_ATTEMPTS = 5;
+/** What the array answers for an id no LDEV holds (§4). */
+const NOT_DEFINED = "NOT DEFINED";
 
 export function bytesOf(ldev: Ldev): bigint {
   return BigInt(ldev.blockCapacity ?? 0) * BLOCK;
@@ -85,33 +88,50 @@ export class VolumeService {
 
   /**
    * The LDEV carrying `label` (ldev-placement.ts): the one already there, else an orphan of the
-   * right shape adopted, else a new one at the first free id of the label's window — labelled and
-   * read back. Volumes and snapshot S-VOLs are placed this way.
-   *
-   * The label is looked up over the whole driver range, not only the window: a volume created
-   * outside its window (the window was full then) must still be found after a volume of the
-   * window is deleted, or a retry would make a duplicate. The listing is 16,384 LDEVs a page, so
-   * one call while the range holds fewer — the same count as listing the window alone.
+   * right shape adopted, else a new one at a free id of the label's window — labelled. Volumes and
+   * snapshot S-VOLs are placed this way. One read of the window (WINDOW ids) answers all three, so
+   * the cost does not grow with the array: no listing of the driver's range on this path.
    */
   async place(array: ManagedArray, input: PlaceLdevInput): Promise<PlacedLdev> {
     const { label, poolId, bytes } = input;
     const window = windowFor(label, array.config.ldevRange);
-    const all = await this.listRange(array, "looking up the volume");
-    const existing = all.find((l) => l.label === label);
+    const listed = await this.readWindow(array, window, "looking up the volume");
+    const existing = listed.find((l) => l.label === label);
     if (existing) return { ldev: existing, existed: true };
 
-    const listed = all.filter((l) => inWindow(l, window));
     const orphan = listed.find((l) => isOrphan(l, poolId) && !this.creating.has(key(array, l.ldevId)));
     const wanted = input.dataReductionMode ?? "disabled";
     if (orphan && bytesOf(orphan) === bytes && (orphan.dataReductionMode ?? "disabled") === wanted) {
-      return { ldev: await this.finish(array, orphan.ldevId, label), existed: false };
+      return { ldev: await this.finish(array, orphan, label), existed: false };
     }
     // An orphan of another size or capacity-saving mode cannot become this LDEV: it goes.
     if (orphan) await this.deleteLdev(array, orphan, "removing an LDEV left by an interrupted create");
 
     const defined = new Set(listed.filter((l) => l !== orphan).map((l) => l.ldevId));
     const ldevId = await this.claim(array, window, defined, input);
-    return { ldev: await this.finish(array, ldevId, label), existed: false };
+    const created: Ldev = {
+      ldevId,
+      emulationType: "OPEN-V-CVS",
+      blockCapacity: Number(bytes / BLOCK),
+      poolId,
+      attributes: ["CVS", "HDP"],
+      status: "NML",
+      numOfUsedBlock: 0,
+      numOfPorts: 0,
+      dataReductionMode: wanted,
+    };
+    return { ldev: await this.finish(array, created, label), existed: false };
+  }
+
+  /** The defined LDEVs of a window, in id order: one GET of `window.count` ids. */
+  private async readWindow(array: ManagedArray, window: Window, doing: string): Promise<Ldev[]> {
+    const { start, end } = array.config.ldevRange;
+    const page = await onArray(doing, () =>
+      array.client.ldevs.list({ headLdevId: window.head, count: window.count }),
+    );
+    return page.filter(
+      (l) => l.emulationType !== NOT_DEFINED && inWindow(l, window) && l.ldevId >= start && l.ldevId <= end,
+    );
   }
 
   /**
@@ -139,9 +159,12 @@ export class VolumeService {
     return (await this.place(array, wanted)).ldev;
   }
 
-  /** The LDEV carrying `label` in the driver's range, or undefined. */
+  /** The LDEV carrying `label` (in the label's window, where `place` puts it), or undefined. */
   async findLabelled(array: ManagedArray, label: string): Promise<Ldev | undefined> {
-    return (await this.listRange(array, "looking up an LDEV by label")).find((l) => l.label === label);
+    const window = windowFor(label, array.config.ldevRange);
+    return (await this.readWindow(array, window, "looking up an LDEV by label")).find(
+      (l) => l.label === label,
+    );
   }
 
   /** Every DP volume in the driver's ldevRange from `from` on, in id order (16,384 a page). */
@@ -342,7 +365,12 @@ export class VolumeService {
     return this.toVolume(array, ldev, ldev.label ?? "");
   }
 
-  /** Creates the LDEV at the first free id of the window, or anywhere in the range as a fallback. */
+  /**
+   * Creates the LDEV at a free id of the window, picked at random so that concurrent creates whose
+   * windows overlap seldom race for the same id; one that loses the race (LDEV_ALREADY_DEFINED)
+   * takes another. A full window is RESOURCE_EXHAUSTED: placing the LDEV elsewhere would make it
+   * unfindable by name from the window alone (ldev-placement.ts).
+   */
   private async claim(
     array: ManagedArray,
     window: Window,
@@ -355,40 +383,41 @@ export class VolumeService {
       ...(input.dataReductionMode ? { dataReductionMode: input.dataReductionMode } : {}),
     };
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const slot = freeSlot(window, defined);
-      const { start, end } = array.config.ldevRange;
-      const where = slot === undefined ? { startLdevId: start, endLdevId: end } : { ldevId: slot };
-      if (slot !== undefined) this.creating.add(key(array, slot));
+      const free = freeSlots(window, defined).filter((id) => !this.creating.has(key(array, id)));
+      const slot = free[Math.floor(Math.random() * free.length)];
+      if (slot === undefined) throw windowFull(array, window);
+      this.creating.add(key(array, slot));
       try {
-        const ldevId = await onArray("creating the volume", () =>
-          array.client.ldevs.create({ ...base, ...where }),
-        );
-        this.creating.add(key(array, ldevId));
-        return ldevId;
+        await onArray("creating the volume", () => array.client.ldevs.create({ ...base, ldevId: slot }));
+        return slot;
       } catch (err) {
-        if (slot === undefined || !(err instanceof VspError && err.is("LDEV_ALREADY_DEFINED"))) {
-          if (slot !== undefined) this.creating.delete(key(array, slot));
-          throw err;
-        }
-        // Someone else took the id between our list and our create: try the next one.
         this.creating.delete(key(array, slot));
+        if (!(err instanceof VspError && err.is("LDEV_ALREADY_DEFINED"))) throw err;
+        // Someone else took the id between our read and our create: try another one.
         defined.add(slot);
       }
     }
     throw new FailedPreconditionError("could not claim a free LDEV id: other tools keep taking them; retry");
   }
 
-  private async finish(array: ManagedArray, ldevId: number, label: string): Promise<Ldev> {
-    this.creating.add(key(array, ldevId));
+  /** Labels the LDEV (`ldev` is what the array holds, as read or as just created). */
+  private async finish(array: ManagedArray, ldev: Ldev, label: string): Promise<Ldev> {
+    this.creating.add(key(array, ldev.ldevId));
     try {
-      await onArray("labelling the volume", () => array.client.ldevs.modify(ldevId, { label }));
-      const ldev = await onArray("reading the new volume", () => array.client.ldevs.get(ldevId));
-      if (!ldev) throw new NotFoundError(`the new LDEV ${ldevId} disappeared`);
-      return ldev;
+      await onArray("labelling the volume", () => array.client.ldevs.modify(ldev.ldevId, { label }));
+      return { ...ldev, label };
     } finally {
-      this.creating.delete(key(array, ldevId));
+      this.creating.delete(key(array, ldev.ldevId));
     }
   }
+}
+
+function windowFull(array: ManagedArray, window: Window): ResourceExhaustedError {
+  const { start, end } = array.config.ldevRange;
+  const last = window.head + window.count - 1;
+  return new ResourceExhaustedError(
+    `no free LDEV id: the ${window.count} ids this name may use (${window.head}-${last}) are all taken; the driver's ldevRange (${start}-${end}) is too full: widen it or delete volumes`,
+  );
 }
 
 /** Why a P-VOL cannot go: its snapshots, or copies still running out of it into other volumes. */
