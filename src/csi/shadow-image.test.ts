@@ -672,7 +672,6 @@ describe("REST calls", () => {
       "GET /ldevs", // the S-VOL's window
       "POST /ldevs",
       expect.stringMatching(/^PATCH \/ldevs\/\d+$/), // label
-      expect.stringMatching(/^GET \/ldevs\/\d+$/),
       "POST /local-clone-copypairs", // NoWait
       expect.stringMatching(/^GET \/local-clone-copypairs\/ci-[\w,-]+,t\d+$/),
       expect.stringMatching(/^POST \/local-clone-copypairs\/.+\/actions\/split\/invoke$/), // NoWait

@@ -14,7 +14,7 @@ import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { parseSnapshotId, parseVolumeId } from "../driver/ids.js";
-import { groupSnapshotGroupName, snapshotGroupName, volumeLabel } from "../driver/names.js";
+import { groupSnapshotGroupName, sharedGroupName, snapshotLabel, volumeLabel } from "../driver/names.js";
 import type { CsiClients } from "../../test/crash/support.js";
 import { CrashRig, liveChildren, overran, runCrashMatrix, stateDiff } from "../../test/crash/support.js";
 import { DEFAULT_DRIVER_NAME } from "../config/schema.js";
@@ -84,7 +84,7 @@ describe("CreateSnapshot", () => {
     const source = await volume(controller, "pvc-a");
     const before = Date.now();
     const snap = await snapshot(controller, "snap-a", source.volume_id);
-    const group = snapshotGroupName(DRIVER_NAME, "snap-a");
+    const label = snapshotLabel(DRIVER_NAME, "snap-a");
     expect(snap).toMatchObject({
       source_volume_id: source.volume_id,
       size_bytes: String(SIZE),
@@ -98,17 +98,18 @@ describe("CreateSnapshot", () => {
       kind: "ti-snapshot",
       pvolLdevId: ldevIdOf(source.volume_id),
       muNumber: 0,
-      snapshotGroupName: group,
+      snapshotGroupName: label,
     });
     const [pair] = pairs(t);
+    // The pair is in the source's shared snapshot group; the S-VOL's label names the snapshot.
     expect(pair).toMatchObject({
       status: "PSUS",
-      snapshotGroupName: group,
+      snapshotGroupName: sharedGroupName("snapshots", ldevIdOf(source.volume_id)),
       snapshotPoolId: 0,
       canCascade: true,
     });
     const svol = ldevIn(t, svolOf(t, snap));
-    expect(svol).toMatchObject({ label: group, poolId: 0, blockCapacity: SIZE / 512 });
+    expect(svol).toMatchObject({ label, poolId: 0, blockCapacity: SIZE / 512 });
   });
 
   it("is idempotent by name: the same snapshot again, no second pair or S-VOL", async () => {
@@ -638,16 +639,27 @@ describe("a controller process killed between any two REST calls (test/crash rig
   }
 
   /** After the call: exactly `ldevs` new LDEVs labelled `labels`, and only the listed collections changed. */
-  function expectAdded(before: SimState, sim: TestSim, labels: string[], changed: string[]): void {
+  /** `maybe`: collections that may change too (a shared snapshot group made by this call, or not). */
+  function expectAdded(
+    before: SimState,
+    sim: TestSim,
+    labels: string[],
+    changed: string[],
+    maybe: string[] = [],
+  ) {
     const diff = stateDiff(before, structuredClone(sim.sim.core.state));
-    expect(Object.keys(diff).sort()).toEqual(changed.sort());
+    expect(
+      Object.keys(diff)
+        .filter((k) => !maybe.includes(k))
+        .sort(),
+    ).toEqual(changed.sort());
     const added = (diff.ldevs?.added ?? []) as { label: string }[];
     expect(added.map((l) => l.label).sort()).toEqual(labels.sort());
     expect(diff.ldevs?.removed ?? []).toEqual([]);
   }
 
   it(
-    "CreateSnapshot converges to one pair, one S-VOL and one group holding the image",
+    "CreateSnapshot converges to one pair (in a shared group) and one S-VOL holding the image",
     async () => {
       const { rig, t } = await startRig();
       const data = pattern("source", MIB);
@@ -658,9 +670,12 @@ describe("a controller process killed between any two REST calls (test/crash rig
         }),
         call: async (c, input) => snapshot(c.controller, input.name, input.source),
         verify: async (input, result, before) => {
-          const group = snapshotGroupName(DEFAULT_DRIVER_NAME, input.name);
+          const label = snapshotLabel(DEFAULT_DRIVER_NAME, input.name);
           expect(result).toMatchObject({ source_volume_id: input.source, ready_to_use: true });
-          expectAdded(before, t, [group], ["ldevs", "snapshotGroups", "tiPairs"]);
+          expectAdded(before, t, [label], ["ldevs", "tiPairs"], ["snapshotGroups"]);
+          // Its pair is in the source's shared group, which the array holds (made now or before).
+          const group = sharedGroupName("snapshots", parseVolumeId(input.source).ldevId);
+          expect(t.sim.core.state.snapshotGroups.map((g) => g.snapshotGroupName)).toContain(group);
           expect(await sha256Of(t, svolOf(t, result))).toBe(shaOfImage(data));
         },
       });

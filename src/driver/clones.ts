@@ -6,10 +6,12 @@
  *   - the new volume is an LDEV placed by its own name label (`cv-…`, like any volume) in the
  *     source's pool unless the StorageClass names one, with the SOURCE's size (a pair needs
  *     equal sizes);
- *   - the pair: `POST snapshots {snapshotGroupName: <the new volume's label>, pvolLdevId: <source>,
+ *   - the pair: `POST snapshots {snapshotGroupName: <a shared copy group>, pvolLdevId: <source>,
  *     svolLdevId: <new>, isClone, canCascade, clonesAutomation, copySpeed}`. The source is the
  *     snapshot's S-VOL for a restore (a cascade from the split snapshot pair) and the volume
- *     itself for a clone. The group name `cv-…` never collides with snapshots (`cs-`/`cg-`).
+ *     itself for a clone. The copy groups `vsp-csi-copy-NNN` (names.ts SHARED_GROUPS) are shared
+ *     by every running copy, so the array's 2,048 groups do not cap them; a copy is found by its
+ *     S-VOL. Copies made before groups were shared ran in a group named by the volume's label.
  *
  * The pair create returns once the copy runs (PSUP: the new volume is read/write while the array
  * copies in the background, §6) — the volume is handed out then. The pair disappears when the copy
@@ -54,6 +56,7 @@ import type { CopySpeed } from "./parameters.js";
 import { ShadowImageCopies } from "./shadow-image-copies.js";
 import { SI_SPLIT, statusOf } from "./shadow-image-pairs.js";
 import type { SnapshotService } from "./snapshots.js";
+import { inSharedGroup } from "./shared-groups.js";
 import { dataReductionOf, READY_STATUSES } from "./snapshots.js";
 import type { CreateVolumeInput, Volume, VolumeService } from "./volumes.js";
 import { bytesOf } from "./volumes.js";
@@ -265,17 +268,19 @@ export class CloneService {
   ): Promise<void> {
     const snapshotPoolId = array.config.snapshotPoolId ?? source.pvol.poolId ?? array.config.defaultPoolId;
     try {
-      await array.client.snapshots.create({
-        snapshotGroupName: label,
-        snapshotPoolId,
-        pvolLdevId: source.pvol.ldevId,
-        svolLdevId: ldev.ldevId,
-        isClone: true,
-        canCascade: true,
-        clonesAutomation: true,
-        copySpeed,
-        ...(dataReductionOf(source.pvol) ? { isDataReductionForceCopy: true } : {}),
-      });
+      await inSharedGroup(array, "copies", ldev.ldevId, (snapshotGroupName) =>
+        array.client.snapshots.create({
+          snapshotGroupName,
+          snapshotPoolId,
+          pvolLdevId: source.pvol.ldevId,
+          svolLdevId: ldev.ldevId,
+          isClone: true,
+          canCascade: true,
+          clonesAutomation: true,
+          copySpeed,
+          ...(dataReductionOf(source.pvol) ? { isDataReductionForceCopy: true } : {}),
+        }),
+      );
     } catch (err) {
       // The new volume is empty and unpaired: remove it, so a failure leaves nothing behind.
       await this.volumes.deleteLdev(array, ldev, "removing the new volume").catch(() => undefined);

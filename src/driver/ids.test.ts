@@ -15,11 +15,11 @@ import {
   parseSnapshotId,
   parseVolumeId,
 } from "./ids.js";
-import { groupSnapshotGroupName, shadowImageCopyGroupName, snapshotGroupName, volumeLabel } from "./names.js";
+import { groupSnapshotGroupName, shadowImageCopyGroupName, snapshotLabel, volumeLabel } from "./names.js";
 
 const SID = "886000123456";
 const CV = volumeLabel("csi.vsp-csi.dev", "pvc-a"); // cv-…
-const CS = snapshotGroupName("csi.vsp-csi.dev", "snap-a"); // cs-…
+const CS = snapshotLabel("csi.vsp-csi.dev", "snap-a"); // cs-…
 const CG = groupSnapshotGroupName("csi.vsp-csi.dev", "group-a"); // cg-…
 const CI = shadowImageCopyGroupName("csi.vsp-csi.dev", "full-a"); // ci-…
 
@@ -29,7 +29,7 @@ const ldevId = fc.integer({ min: 0, max: 65279 });
 const mu = fc.integer({ min: 0, max: 1023 });
 const coName = fc.string({ unit: "binary", minLength: 1, maxLength: 64 });
 const tiGroup = fc.oneof(
-  coName.map((n) => snapshotGroupName("d.example", n)),
+  coName.map((n) => snapshotLabel("d.example", n)),
   coName.map((n) => groupSnapshotGroupName("d.example", n)),
 );
 const volume: fc.Arbitrary<VolumeId> = fc.record({
@@ -391,7 +391,7 @@ describe("ID formats (named cases)", () => {
 
 describe("groupSnapshotIdOfMember", () => {
   const cg = groupSnapshotGroupName("csi.vsp-csi.dev", "vgs-1");
-  const cs = snapshotGroupName("csi.vsp-csi.dev", "snap-1");
+  const cs = snapshotLabel("csi.vsp-csi.dev", "snap-1");
 
   it("names the group of a group snapshot's member, and nothing for other IDs", () => {
     expect(groupSnapshotIdOfMember(`1.${SID}.ti.291.3.${cg}`)).toBe(`1.${SID}.grp.${cg}`);

@@ -33,11 +33,20 @@ export interface Window {
   count: number;
 }
 
+/**
+ * Earlier releases used 16-id windows at `start + hash % (size - 15)`. The wider window is centred
+ * on that one, so every LDEV placed in it then is still inside the window it is looked up in now.
+ */
+const FIRST_WINDOW = 16;
+
 export function windowFor(label: string, range: LdevRange): Window {
   const size = range.end - range.start + 1;
   const count = Math.min(WINDOW, size);
+  const seedCount = Math.min(FIRST_WINDOW, size);
   const hash = createHash("sha256").update(label).digest().readUInt32BE(0);
-  return { head: range.start + (hash % (size - count + 1)), count };
+  const seedHead = range.start + (hash % (size - seedCount + 1));
+  const centred = seedHead - Math.floor((count - seedCount) / 2);
+  return { head: Math.max(range.start, Math.min(centred, range.end - count + 1)), count };
 }
 
 export function inWindow(ldev: Ldev, w: Window): boolean {

@@ -11,7 +11,7 @@ import {
   groupSnapshotGroupName,
   isOurLabel,
   shadowImageCopyGroupName,
-  snapshotGroupName,
+  snapshotLabel,
   volumeLabel,
 } from "./names.js";
 
@@ -21,7 +21,7 @@ const ARRAY_NAME_CHARS = /^[A-Za-z0-9,\-.:@_]+$/;
 
 const derivers = [
   ["volumeLabel", volumeLabel, "cv-", 32],
-  ["snapshotGroupName", snapshotGroupName, "cs-", 32],
+  ["snapshotLabel", snapshotLabel, "cs-", 32],
   ["groupSnapshotGroupName", groupSnapshotGroupName, "cg-", 32],
   ["shadowImageCopyGroupName", shadowImageCopyGroupName, "ci-", 31],
 ] as const;
@@ -48,7 +48,7 @@ describe("array-side names", () => {
     expect(volumeLabel(DRIVER, "pvc-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0")).toBe(
       "cv-i3qe267xu2jrwdvyj2p4457vpnod5",
     );
-    expect(snapshotGroupName(DRIVER, "snapshot-1")).toBe("cs-n2uwx6oijqpc4xmntglcladw2yrgb");
+    expect(snapshotLabel(DRIVER, "snapshot-1")).toBe("cs-n2uwx6oijqpc4xmntglcladw2yrgb");
     expect(groupSnapshotGroupName(DRIVER, "groupsnapshot-1")).toBe("cg-b57vhibhvhdzgiq3smrftmobl4csp");
     expect(shadowImageCopyGroupName(DRIVER, "snapshot-1")).toBe("ci-n2uwx6oijqpc4xmntglcladw2yrg");
   });

@@ -15,7 +15,7 @@
  * | object                         | prefix | digest chars | bits | total |
  * |--------------------------------|--------|--------------|------|-------|
  * | volume (LDEV label)            | `cv-`  | 29           | 145  | 32    |
- * | snapshot (TI snapshot group)   | `cs-`  | 29           | 145  | 32    |
+ * | snapshot (its S-VOL's label)   | `cs-`  | 29           | 145  | 32    |
  * | group snapshot (TI CTG group)  | `cg-`  | 29           | 145  | 32    |
  * | ShadowImage copy group         | `ci-`  | 28           | 140  | 31    |
  *
@@ -41,7 +41,10 @@ import { InvalidArgumentError } from "./errors.js";
 
 /** Prefix of LDEV labels of volumes this driver created. */
 export const VOLUME_LABEL_PREFIX = "cv-";
-/** Prefix of Thin Image snapshot group names of single snapshots. */
+/**
+ * Prefix of the S-VOL labels of single snapshots (and of their Thin Image snapshot group, for
+ * pairs made before groups were shared, see SHARED_GROUPS).
+ */
 export const SNAPSHOT_GROUP_PREFIX = "cs-";
 /** Prefix of Thin Image snapshot group names (consistency-group mode) of group snapshots. */
 export const GROUP_SNAPSHOT_GROUP_PREFIX = "cg-";
@@ -108,8 +111,8 @@ export function volumeLabel(driverName: string, coName: string): string {
   return VOLUME_LABEL_PREFIX + digest(driverName, coName, TI_DIGEST_CHARS);
 }
 
-/** Thin Image snapshot group name of the snapshot `coName`: `cs-` + 29 base32 chars. */
-export function snapshotGroupName(driverName: string, coName: string): string {
+/** The S-VOL label of the Thin Image snapshot `coName`: `cs-` + 29 base32 chars. */
+export function snapshotLabel(driverName: string, coName: string): string {
   return SNAPSHOT_GROUP_PREFIX + digest(driverName, coName, TI_DIGEST_CHARS);
 }
 
@@ -121,6 +124,34 @@ export function groupSnapshotGroupName(driverName: string, coName: string): stri
 /** ShadowImage copy group name of the full-copy snapshot `coName`: `ci-` + 28 (SI names ≤ 31). */
 export function shadowImageCopyGroupName(driverName: string, coName: string): string {
   return SHADOW_IMAGE_COPY_GROUP_PREFIX + digest(driverName, coName, SI_DIGEST_CHARS);
+}
+
+/**
+ * Shared Thin Image snapshot groups. The array has 2,048 snapshot groups and 8,192 pairs per group
+ * (vsp-rest-api.md §5): one group per snapshot or per running copy would cap the whole array at
+ * 2,048. So single snapshots' pairs and clone copies' pairs go into SHARED_GROUPS groups each,
+ * chosen by LDEV id (a P-VOL's snapshots share a group), the next one when a group is full. A
+ * shared group identifies nothing: a snapshot is found by its S-VOL's label (`cs-…`, in its
+ * window), a copy by its S-VOL (`GET snapshots?svolLdevId=`). The driver never acts on a shared
+ * group as a whole (no group split, delete or restore), so two driver instances on one array may
+ * share them; the array removes a group with its last pair. Cinder spreads its pairs the same way
+ * over 8 groups per kind (§5 "HBSD-snap<n>").
+ */
+export const SHARED_GROUPS = 128;
+const SHARED_SNAPSHOT_GROUP = /^vsp-csi-snap-(\d{3})$/;
+const SHARED_COPY_GROUP = /^vsp-csi-copy-(\d{3})$/;
+
+/** Name of shared group `index` (mod SHARED_GROUPS) of `kind`: `vsp-csi-snap-042`, `vsp-csi-copy-042`. */
+export function sharedGroupName(kind: "snapshots" | "copies", index: number): string {
+  const n = String(((index % SHARED_GROUPS) + SHARED_GROUPS) % SHARED_GROUPS).padStart(3, "0");
+  return `vsp-csi-${kind === "snapshots" ? "snap" : "copy"}-${n}`;
+}
+
+/** Which kind of shared group a snapshot group name is, or undefined. */
+export function sharedGroupKind(name: string): "snapshots" | "copies" | undefined {
+  if (SHARED_SNAPSHOT_GROUP.test(name)) return "snapshots";
+  if (SHARED_COPY_GROUP.test(name)) return "copies";
+  return undefined;
 }
 
 /**

@@ -9,8 +9,9 @@
  *   (The array-wide `snapshot-replications` listing would be one call, but it is not in the
  *   client's narrow interface, and it would list every pair of the array, ours or not.)
  *
- * Only groups `cs-` (snapshots) and `cg-` (members of group snapshots) are listed: clone pairs
- * (`cv-`) and other tools' pairs are not snapshots of this driver.
+ * Only pairs of the shared snapshot groups whose S-VOL is labelled `cs-`, of `cs-` groups (made
+ * before groups were shared) and of `cg-` groups (members of group snapshots) are listed: clone
+ * pairs and other tools' pairs are not snapshots of this driver.
  *
  * ShadowImage snapshots (shadow-image-snapshots.ts) follow the Thin Image ones of each array, in
  * S-VOL order: all = the LDEVs labelled `ci-…` of the same range listing (one copy group GET each
@@ -28,7 +29,7 @@ import type { ManagedArray } from "./arrays.js";
 import { StaleTokenError } from "./errors.js";
 import { MAX_LDEV_ID, MAX_MU_NUMBER } from "./ids.js";
 import { inPair } from "./ldev-placement.js";
-import { classifyLabel } from "./names.js";
+import { classifyLabel, sharedGroupKind } from "./names.js";
 import { ourPairs } from "./shadow-image-pairs.js";
 import type { Snapshot, SnapshotService } from "./snapshots.js";
 import type { VolumeService } from "./volumes.js";
@@ -101,6 +102,9 @@ function tiCandidate(
       const svolId = pair.svolLdevId;
       const svol =
         svolId === undefined ? undefined : (ldevs?.get(svolId) ?? (await service.ldev(array, svolId)));
+      // In a shared group, only a pair whose S-VOL carries a snapshot label is one of our snapshots.
+      const shared = sharedGroupKind(pair.snapshotGroupName) !== undefined;
+      if (shared && classifyLabel(svol?.label ?? "") !== "snapshot") return undefined;
       return service.describe(array, pair, pvol, svol);
     },
   };
@@ -194,7 +198,8 @@ function parseToken(token: string, arrays: number): Position {
   return at;
 }
 
+/** A group whose pairs may be snapshots of ours (shared ones: if their S-VOL says so, `describe`). */
 function isSnapshotGroup(name: string): boolean {
   const kind = classifyLabel(name);
-  return kind === "snapshot" || kind === "group-snapshot";
+  return kind === "snapshot" || kind === "group-snapshot" || sharedGroupKind(name) === "snapshots";
 }

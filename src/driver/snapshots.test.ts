@@ -34,7 +34,7 @@ import {
   startSnapshotHarness,
 } from "../csi/test-support/snapshot-harness.js";
 import type { Services } from "../csi/test-support/snapshot-harness.js";
-import { snapshotGroupName } from "./names.js";
+import { sharedGroupName, snapshotLabel } from "./names.js";
 import type { Snapshot } from "./snapshots.js";
 import type { Volume } from "./volumes.js";
 
@@ -103,9 +103,9 @@ describe("CreateSnapshot with the controller killed between any two REST calls",
         expect(holdings(h.t)).toEqual({
           ldevs: [source.ldev.ldevId, svol].sort((a, b) => a - b),
           pairs: 1,
-          groups: [snapshotGroupName(DRIVER_NAME, name)],
+          groups: [sharedGroupName("snapshots", source.ldev.ldevId)],
         });
-        expect(ldevIn(h.t, svol)?.label).toBe(snapshotGroupName(DRIVER_NAME, name));
+        expect(ldevIn(h.t, svol)?.label).toBe(snapshotLabel(DRIVER_NAME, name));
         expect(await sha256Of(h.t, svol)).toBe(shaOfImage(data, SIZE));
         await healthy.snapshots.delete(snap.snapshotId);
         expect(holdings(h.t)).toEqual({ ldevs: [source.ldev.ldevId], pairs: 0, groups: [] });
@@ -206,7 +206,7 @@ describe("snapshot state on the array", () => {
 });
 
 describe("REST calls", () => {
-  it("CreateSnapshot: 7 when new, 3 when repeated; DeleteSnapshot: 4", async () => {
+  it("CreateSnapshot: 6 when new, 2 when repeated; DeleteSnapshot: 4", async () => {
     h = await startSnapshotHarness();
     const vol = await call(h.controller, "CreateVolume", {
       name: "pvc-a",
@@ -217,28 +217,101 @@ describe("REST calls", () => {
     await resetRequests(h.t);
     const res = await call(h.controller, "CreateSnapshot", { name: "snap-a", source_volume_id: source });
     expect(await restRequests(h.t)).toEqual([
-      expect.stringMatching(/^GET \/ldevs\/\d+$/), // the source volume
-      expect.stringMatching(/^GET \/snapshot-groups\/cs-\w+$/), // idempotency
-      "GET /ldevs", // the S-VOL's window (64 ids)
+      "GET /ldevs", // the S-VOL's window (64 ids): does the snapshot exist?
+      expect.stringMatching(/^GET \/ldevs\/\d+$/), // the source volume: size, pool
       "POST /ldevs",
       expect.stringMatching(/^PATCH \/ldevs\/\d+$/), // label
-      "POST /snapshots", // NoWait: no connection held while the pair copies
+      "POST /snapshots", // NoWait, into a shared group: no connection held while the pair copies
       expect.stringMatching(/^GET \/snapshots\/\d+,0$/), // status and splitTime
     ]);
     await resetRequests(h.t);
     await call(h.controller, "CreateSnapshot", { name: "snap-a", source_volume_id: source });
-    expect(await restRequests(h.t)).toHaveLength(3);
+    expect(await restRequests(h.t)).toEqual([
+      "GET /ldevs", // the S-VOL's window
+      "GET /snapshots", // ?svolLdevId=: its pair
+    ]);
     await resetRequests(h.t);
     await call(h.controller, "DeleteSnapshot", { snapshot_id: res.snapshot?.snapshot_id ?? "" });
     expect(await restRequests(h.t)).toEqual([
       expect.stringMatching(/^GET \/snapshots\/\d+,0$/),
+      expect.stringMatching(/^GET \/ldevs\/\d+$/), // its S-VOL: the snapshot's label?
       expect.stringMatching(/^DELETE \/snapshots\/\d+,0$/),
-      "GET /ldevs", // the S-VOL, by label in its window
       expect.stringMatching(/^DELETE \/ldevs\/\d+$/),
     ]);
     await expectStatus(
       call(h.controller, "GetSnapshot", { snapshot_id: res.snapshot?.snapshot_id ?? "" }),
       status.NOT_FOUND,
     );
+  });
+});
+
+describe("shared snapshot groups: only the array's own limits apply", () => {
+  it("with 2,040 of the array's 2,048 snapshot groups taken by other tools, 20 volumes still get 5 snapshots each", async () => {
+    const { h, healthy } = await rig();
+    const groups = h.t.sim.core.state.snapshotGroups;
+    for (let i = 0; i < 2_040; i++)
+      groups.push({ snapshotGroupName: `other-tool-${i}`, isConsistencyGroup: false });
+    const made: Snapshot[] = [];
+    for (let v = 0; v < 20; v++) {
+      const source = await newVolume(healthy, `pvc-${v}`, MIB);
+      for (let s = 0; s < 5; s++) {
+        made.push(
+          await healthy.snapshots.create({
+            name: `snap-${v}-${s}`,
+            sourceVolumeId: source.volumeId,
+            parameters: {},
+          }),
+        );
+      }
+    }
+    expect(new Set(made.map((s) => s.snapshotId)).size).toBe(100);
+    expect(made.every((s) => s.readyToUse)).toBe(true);
+    // The 8 groups left were enough: the rest of the pairs went into shared groups already there.
+    const ours = groups.filter((g) => g.snapshotGroupName.startsWith("vsp-csi-snap-"));
+    expect(ours.length).toBe(8);
+    expect(groups).toHaveLength(2_048);
+    // Each snapshot is still found by its name (repeat) and by its ID.
+    const again = await healthy.snapshots.create({
+      name: "snap-19-4",
+      sourceVolumeId: made[99]?.sourceVolumeId ?? "",
+      parameters: {},
+    });
+    expect(again.snapshotId).toBe(made[99]?.snapshotId);
+    expect((await healthy.snapshots.get(made[0]?.snapshotId ?? "")).snapshotId).toBe(made[0]?.snapshotId);
+  });
+
+  it("a shared group holding its 8,192 pairs sends the next pair to the next group", async () => {
+    const { h, healthy } = await rig();
+    const source = await newVolume(healthy, "pvc-full", MIB);
+    const full = sharedGroupName("snapshots", source.ldev.ldevId);
+    const state = h.t.sim.core.state;
+    state.snapshotGroups.push({ snapshotGroupName: full, isConsistencyGroup: false });
+    for (let i = 0; i < 8_192; i++) {
+      // Pairs of other P-VOLs (ids the driver's range does not use) that fill the group.
+      state.tiPairs.push({
+        pvolLdevId: 60_000 + (i % 64),
+        muNumber: Math.floor(i / 64),
+        snapshotGroupName: full,
+        snapshotPoolId: 0,
+        isConsistencyGroup: false,
+        isClone: false,
+        canCascade: false,
+        clonesAutomation: false,
+        copySpeed: "medium",
+        status: "PSUS",
+        isWrittenInSvol: false,
+        hasSnapshotData: false,
+        createdTime: "2026-01-01T00:00:00Z",
+      });
+    }
+    const snap = await healthy.snapshots.create({
+      name: "snap-next",
+      sourceVolumeId: source.volumeId,
+      parameters: {},
+    });
+    const pair = pairs(h.t).find((p) => p.pvolLdevId === source.ldev.ldevId);
+    expect(pair?.snapshotGroupName).toBe(sharedGroupName("snapshots", source.ldev.ldevId + 1));
+    expect(snap.readyToUse).toBe(true);
+    expect((await healthy.snapshots.get(snap.snapshotId)).svolLdevId).toBe(pair?.svolLdevId);
   });
 });

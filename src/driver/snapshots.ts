@@ -1,22 +1,27 @@
 /**
  * Snapshots: VolumeSnapshots ↔ Thin Image pairs (ARCHITECTURE §4; vsp-rest-api.md §5, §6, §9).
  *
- * A snapshot is a Thin Image pair on the source volume, split at once (`autoSplit`), with a DP
- * volume of the source's size in the source's pool as S-VOL — Cinder's way (§9 "Snapshot"). The
- * DP-VOL S-VOL is what lets a restore cascade a clone pair from it (§5: a V-VOL S-VOL can neither
- * cascade nor clone). On the array, everything is found again from the CO name alone:
- *   - the snapshot group is `snapshotGroupName(driver, name)` = `cs-…`, one group per snapshot, so
- *     `GET snapshot-groups/cs-…` answers "does it exist, and on which volume?";
- *   - the S-VOL LDEV carries the same `cs-…` as its label and is placed like a volume
- *     (ldev-placement.ts), so the S-VOL of a crashed attempt is found, or adopted while unlabelled;
- *   - the snapshot ID is `1.<sid>.ti.<pvol>.<mu>.cs-…` (ids.ts).
+ * A snapshot is a Thin Image pair on the source volume, split by the array at the end of its COPY
+ * (`autoSplit`), with a DP volume of the source's size in the source's pool as S-VOL — Cinder's
+ * way (§9 "Snapshot"). The DP-VOL S-VOL is what lets a restore cascade a clone pair from it (§5: a
+ * V-VOL S-VOL can neither cascade nor clone). On the array, everything is found again from the CO
+ * name alone, at a cost that does not grow with the array or with the volume's snapshots:
+ *   - the S-VOL carries `snapshotLabel(driver, name)` = `cs-…` and is placed like a volume
+ *     (ldev-placement.ts): one read of its window answers "does it exist?", and the S-VOL of a
+ *     crashed attempt is found again, or adopted while unlabelled;
+ *   - its pair is `GET snapshots?svolLdevId=`; pairs live in shared snapshot groups (names.ts
+ *     SHARED_GROUPS), so only the array's own limits apply: 1,024 snapshots per volume, 8,192
+ *     pairs per group, 2,048 groups. Pairs made before groups were shared have a group `cs-…` of
+ *     their own, and are found the same way;
+ *   - the snapshot ID is `1.<sid>.ti.<pvol>.<mu>.cs-…` (ids.ts): a pair at (pvol, mu) is this
+ *     snapshot when its S-VOL carries that label (or its group that name), not one that reused
+ *     the MU since.
  *
  * Order of calls, each step found again by a retry: S-VOL (create, label) → pair (POST snapshots,
- * autoSplit); a failed pair create removes the S-VOL again. Deletion: pair → S-VOL.
+ * autoSplit, NoWait); a failed pair create removes the S-VOL again. Deletion: pair → S-VOL.
  *
- * The pair create waits for its job, which on the array ends once the pair has left COPY: the
- * point-in-time image is taken when CreateSnapshot returns, so the CO may unfreeze the application
- * then (CSI "snapshot cut"). `ready_to_use` follows the pair status (PSUS/PFUS).
+ * CreateSnapshot answers only once the image is cut (`untilCut`): the CO unfreezes the application
+ * at the answer. `ready_to_use` follows the pair status (PSUS/PFUS); creation_time is the split.
  *
  * VolumeSnapshotClass `copyMethod: shadowImage` takes a full copy instead
  * (shadow-image-snapshots.ts); its IDs (`…si…`) are dispatched there by kind.
@@ -42,7 +47,8 @@ import {
   parseSnapshotId,
 } from "./ids.js";
 import { inPair } from "./ldev-placement.js";
-import { classifyLabel, snapshotGroupName } from "./names.js";
+import { classifyLabel, sharedGroupKind, snapshotLabel } from "./names.js";
+import { inSharedGroup } from "./shared-groups.js";
 import type { SnapshotParameters } from "./parameters.js";
 import type { PollOptions } from "./poll.js";
 import { pollUntil } from "./poll.js";
@@ -107,23 +113,31 @@ export class SnapshotService {
     this.shadowImage = new ShadowImageSnapshots(volumes, shadowImageWait);
   }
 
+  /**
+   * A repeated call reads the S-VOL's window and its pair (2 requests); a new snapshot adds the
+   * source, the S-VOL (create, label) and the pair (create, read).
+   */
   async create(input: CreateSnapshotInput): Promise<Snapshot> {
-    const source = await this.volumes.get(input.sourceVolumeId);
-    if (input.parameters.copyMethod === "shadowImage") return this.shadowImage.create(input, source);
-    const { array } = source;
-    const group = snapshotGroupName(this.volumes.driverName, input.name);
-    const existing = await this.groupPair(array, group);
-    if (existing) {
-      if (existing.pvolLdevId !== source.ldev.ldevId) {
+    if (input.parameters.copyMethod === "shadowImage") {
+      return this.shadowImage.create(input, await this.volumes.get(input.sourceVolumeId));
+    }
+    const { id: sourceId, array } = this.volumes.locate(input.sourceVolumeId);
+    const label = snapshotLabel(this.volumes.driverName, input.name);
+    const window = await this.volumes.windowOf(array, label, "looking up the snapshot");
+    const taken = window.find((l) => l.label === label);
+    const existing = taken && inPair(taken) ? await this.pairOfSvol(array, taken.ldevId) : undefined;
+    if (taken && existing) {
+      if (existing.pvolLdevId !== sourceId.ldevId) {
         throw new AlreadyExistsError(
           `a snapshot named "${input.name}" already exists, of another volume (LDEV ${existing.pvolLdevId})`,
         );
       }
       const cut = await this.untilCut(array, existing);
-      return this.describe(array, cut, source.ldev, await this.ldev(array, cut.svolLdevId));
+      return this.describe(array, cut, sourceId, taken);
     }
-    const svol = await this.svolFor(array, source, group);
-    const pair = await this.createPair(array, source, svol, group, input.parameters);
+    const source = await this.volumes.get(input.sourceVolumeId);
+    const svol = await this.svolFor(array, source, label, window);
+    const pair = await this.createPair(array, source, svol, input.parameters);
     return this.describe(array, await this.untilCut(array, pair), source.ldev, svol);
   }
 
@@ -139,24 +153,35 @@ export class SnapshotService {
     const id = any;
     const array = id && this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
     if (!id || !array) return;
-    const pair = await this.pairAt(array, id);
+    const found = await this.ourPair(array, id);
     // Members of a group snapshot (`cg-`) live and die with their group: CSI DeleteSnapshot names
     // INVALID_ARGUMENT for "part of a group" (the CO must call DeleteVolumeGroupSnapshot instead).
     if (classifyLabel(id.snapshotGroupName) === "group-snapshot") {
-      if (!pair) return;
+      if (!found) return;
       throw new InvalidArgumentError(
         "this snapshot is part of a group snapshot and cannot be deleted alone; delete its VolumeGroupSnapshot",
       );
     }
-    if (pair) await this.deletePair(array, pair);
-    const svol = await this.volumes.findLabelled(array, id.snapshotGroupName);
-    if (!svol) return;
-    if (inPair(svol)) {
-      throw new FailedPreconditionError(
-        `the snapshot's S-VOL (LDEV ${svol.ldevId}) is still in a copy pair; retry when it completes`,
+    if (found) await this.deletePair(array, found.pair);
+    // The pair gone (a retry of an interrupted delete): its S-VOL is found by label in its window.
+    const label = id.snapshotGroupName;
+    const svol =
+      found?.svol ??
+      (await this.volumes.windowOf(array, label, "looking up the snapshot's S-VOL")).find(
+        (l) => l.label === label,
       );
+    if (!svol) return;
+    const stillPaired = new FailedPreconditionError(
+      `the snapshot's S-VOL (LDEV ${svol.ldevId}) is still in a copy pair; retry when it completes`,
+    );
+    if (!found && inPair(svol)) throw stillPaired;
+    try {
+      await this.volumes.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
+    } catch (err) {
+      // Read before its pair was deleted: a cascade pair leaves through SMPP, a while.
+      if (err instanceof FailedPreconditionError) throw stillPaired;
+      throw err;
     }
-    await this.volumes.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
   }
 
   /** The snapshot, or NOT_FOUND (for IDs that are not ours, on no configured array, or gone). */
@@ -183,9 +208,8 @@ export class SnapshotService {
     const id = any?.kind === "ti-snapshot" ? any : undefined;
     const array = id && this.volumes.arrays.byStorageDeviceId(id.storageDeviceId);
     if (!id || !array) return undefined;
-    const pair = await this.pairAt(array, id);
-    if (!pair) return undefined;
-    return { id, array, pair, svol: await this.ldev(array, pair.svolLdevId) };
+    const found = await this.ourPair(array, id);
+    return found && { id, array, ...found };
   }
 
   /** One page of snapshots (snapshot-list.ts). */
@@ -195,22 +219,25 @@ export class SnapshotService {
 
   // ---- creation ----------------------------------------------------------------------------
 
-  /** The S-VOL, placed by the group's name; a leftover that no longer fits is replaced. */
-  private async svolFor(array: ManagedArray, source: Volume, group: string): Promise<Ldev> {
+  /** The S-VOL, placed by the snapshot's label; a leftover that no longer fits is replaced. */
+  private async svolFor(array: ManagedArray, source: Volume, label: string, window: Ldev[]): Promise<Ldev> {
     const wanted = {
-      label: group,
+      label,
       poolId: source.ldev.poolId ?? array.config.defaultPoolId,
       bytes: source.bytes,
       dataReductionMode: dataReductionOf(source.ldev),
     };
-    return this.volumes.placeSvol(array, wanted);
+    return this.volumes.placeSvol(array, wanted, undefined, window);
   }
 
+  /**
+   * The pair, in the P-VOL's shared snapshot group (names.ts SHARED_GROUPS) or, when that group
+   * holds its 8,192 pairs (or cannot be made: 2,048 groups on the array), the next one.
+   */
   private async createPair(
     array: ManagedArray,
     source: Volume,
     svol: Ldev,
-    group: string,
     parameters: SnapshotParameters,
   ): Promise<ArrayPair> {
     const snapshotPoolId =
@@ -219,20 +246,22 @@ export class SnapshotService {
       source.ldev.poolId ??
       array.config.defaultPoolId;
     try {
-      const ref = await array.client.snapshots.create(
-        {
-          snapshotGroupName: group,
-          snapshotPoolId,
-          pvolLdevId: source.ldev.ldevId,
-          svolLdevId: svol.ldevId,
-          autoSplit: true,
-          // A restore cascades a clone pair from the S-VOL (§9).
-          canCascade: true,
-          ...(dataReductionOf(source.ldev) ? { isDataReductionForceCopy: true } : {}),
+      const ref = await inSharedGroup(array, "snapshots", source.ldev.ldevId, (snapshotGroupName) =>
+        array.client.snapshots.create(
+          {
+            snapshotGroupName,
+            snapshotPoolId,
+            pvolLdevId: source.ldev.ldevId,
+            svolLdevId: svol.ldevId,
+            autoSplit: true,
+            // A restore cascades a clone pair from the S-VOL (§9).
+            canCascade: true,
+            ...(dataReductionOf(source.ldev) ? { isDataReductionForceCopy: true } : {}),
+          },
           // NoWait: the job ends once the pair is accepted, so no connection to the array is held
           // while it copies; untilCut then follows the pair to its split with short GETs.
-        },
-        { noWait: true },
+          { noWait: true },
+        ),
       );
       return await onArray("reading the new snapshot", () => array.client.snapshots.get(ref));
     } catch (err) {
@@ -260,7 +289,7 @@ export class SnapshotService {
     };
     const read = async () => {
       const pair = await this.pairAt(array, id);
-      if (!pair)
+      if (!pair || pair.svolLdevId !== found.svolLdevId)
         throw new OperationInProgressError("the snapshot's pair went away while it was being taken; retry");
       return pair;
     };
@@ -313,25 +342,36 @@ export class SnapshotService {
 
   // ---- lookups -------------------------------------------------------------------------------
 
-  /** The pair of a snapshot group (one per `cs-` group), or undefined when there is none. */
-  private async groupPair(array: ManagedArray, group: string): Promise<ArrayPair | undefined> {
-    try {
-      const found = await array.client.snapshotGroups.get(group, { detailInfoType: "pair" });
-      return found.snapshots?.[0];
-    } catch (err) {
-      if (err instanceof VspNotFoundError) return undefined;
-      throw toDriverError(err, "looking up the snapshot");
-    }
+  /** The snapshot pair whose S-VOL is `svolLdevId`, or undefined (one GET). */
+  private async pairOfSvol(array: ManagedArray, svolLdevId: number): Promise<ArrayPair | undefined> {
+    const pairs = await onArray("looking up the snapshot", () => array.client.snapshots.list({ svolLdevId }));
+    return pairs.find((p) => p.svolLdevId === svolLdevId && p.isClone !== true);
   }
 
-  /** The pair an ID names, unless gone or its MU now belongs to another snapshot. */
+  /**
+   * The pair an ID names and its S-VOL, unless gone or its MU now belongs to another snapshot: the
+   * pair's group is the ID's (a group snapshot's member, or a pair made before groups were
+   * shared), or the pair is in a shared snapshot group and its S-VOL carries the ID's label.
+   */
+  private async ourPair(
+    array: ManagedArray,
+    id: ThinImageSnapshotId,
+  ): Promise<{ pair: ArrayPair; svol: Ldev | undefined } | undefined> {
+    const pair = await this.pairAt(array, id);
+    if (!pair || pair.isClone === true) return undefined;
+    const svol = await this.ldev(array, pair.svolLdevId);
+    if (pair.snapshotGroupName === id.snapshotGroupName) return { pair, svol };
+    const shared = sharedGroupKind(pair.snapshotGroupName) === "snapshots";
+    return shared && svol?.label === id.snapshotGroupName ? { pair, svol } : undefined;
+  }
+
+  /** The pair at (P-VOL, MU), whatever it is, or undefined. */
   private async pairAt(
     array: ManagedArray,
-    id: Pick<ThinImageSnapshotId, "pvolLdevId" | "muNumber" | "snapshotGroupName">,
+    at: Pick<ThinImageSnapshotId, "pvolLdevId" | "muNumber">,
   ): Promise<ArrayPair | undefined> {
     try {
-      const pair = await array.client.snapshots.get({ pvolLdevId: id.pvolLdevId, muNumber: id.muNumber });
-      return pair.snapshotGroupName === id.snapshotGroupName ? pair : undefined;
+      return await array.client.snapshots.get({ pvolLdevId: at.pvolLdevId, muNumber: at.muNumber });
     } catch (err) {
       if (err instanceof VspNotFoundError) return undefined;
       throw toDriverError(err, "reading the snapshot");
@@ -344,15 +384,24 @@ export class SnapshotService {
     return onArray("reading an LDEV of the snapshot", () => array.client.ldevs.get(ldevId));
   }
 
-  /** The snapshot a pair of ours is, as CSI describes it. */
-  describe(array: ManagedArray, pair: ArrayPair, pvol: Ldev, svol: Ldev | undefined): Snapshot {
+  /**
+   * The snapshot a pair of ours is, as CSI describes it. Its ID names the pair's own group (group
+   * snapshot members; pairs from before groups were shared) or, in a shared group, the S-VOL's label.
+   */
+  describe(
+    array: ManagedArray,
+    pair: ArrayPair,
+    pvol: Pick<Ldev, "ldevId" | "label" | "blockCapacity">,
+    svol: Ldev | undefined,
+  ): Snapshot {
     const storageDeviceId = array.config.storageDeviceId;
+    const name = sharedGroupKind(pair.snapshotGroupName) ? svol?.label : pair.snapshotGroupName;
     const id: ThinImageSnapshotId = {
       kind: "ti-snapshot",
       storageDeviceId,
       pvolLdevId: pair.pvolLdevId,
       muNumber: pair.muNumber,
-      snapshotGroupName: pair.snapshotGroupName,
+      snapshotGroupName: name ?? "",
     };
     const isGroupMember = classifyLabel(pair.snapshotGroupName) === "group-snapshot";
     return {
@@ -423,7 +472,7 @@ export function pairCreateError(err: unknown, snapshotPoolId: number): unknown {
   }
   if (err.is("MAX_CTG")) {
     return new ResourceExhaustedError(
-      "the array's 2,048 snapshot groups are all in use (one per snapshot and per running copy); delete snapshots first",
+      "the array's snapshot groups are full (2,048 groups of 8,192 pairs, shared by every tool on the array); delete snapshots first",
       { cause: err },
     );
   }

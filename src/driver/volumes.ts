@@ -21,7 +21,7 @@ import type { VolumeId } from "./ids.js";
 import { formatVolumeId, InvalidIdError, parseVolumeId } from "./ids.js";
 import { freeSlots, inPair, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
 import type { Window } from "./ldev-placement.js";
-import { classifyLabel, volumeLabel } from "./names.js";
+import { classifyLabel, sharedGroupKind, volumeLabel } from "./names.js";
 import { releaseShadowImagePairs, shadowImagePairsToRelease } from "./shadow-image-copies.js";
 import type { DataReduction, MutableParameters, VolumeParameters } from "./parameters.js";
 
@@ -59,7 +59,7 @@ const CLAIM_ATTEMPTS = 5;
 /** What the array answers for an id no LDEV holds (§4). */
 const NOT_DEFINED = "NOT DEFINED";
 
-export function bytesOf(ldev: Ldev): bigint {
+export function bytesOf(ldev: Pick<Ldev, "blockCapacity">): bigint {
   return BigInt(ldev.blockCapacity ?? 0) * BLOCK;
 }
 
@@ -92,10 +92,10 @@ export class VolumeService {
    * snapshot S-VOLs are placed this way. One read of the window (WINDOW ids) answers all three, so
    * the cost does not grow with the array: no listing of the driver's range on this path.
    */
-  async place(array: ManagedArray, input: PlaceLdevInput): Promise<PlacedLdev> {
+  async place(array: ManagedArray, input: PlaceLdevInput, read?: Ldev[]): Promise<PlacedLdev> {
     const { label, poolId, bytes } = input;
     const window = windowFor(label, array.config.ldevRange);
-    const listed = await this.readWindow(array, window, "looking up the volume");
+    const listed = read ?? (await this.readWindow(array, window, "looking up the volume"));
     const existing = listed.find((l) => l.label === label);
     if (existing) return { ldev: existing, existed: true };
 
@@ -123,6 +123,11 @@ export class VolumeService {
     return { ldev: await this.finish(array, created, label), existed: false };
   }
 
+  /** The defined LDEVs of `label`'s window, in id order (one GET): what `place` and lookups read. */
+  windowOf(array: ManagedArray, label: string, doing: string): Promise<Ldev[]> {
+    return this.readWindow(array, windowFor(label, array.config.ldevRange), doing);
+  }
+
   /** The defined LDEVs of a window, in id order: one GET of `window.count` ids. */
   private async readWindow(array: ManagedArray, window: Window, doing: string): Promise<Ldev[]> {
     const { start, end } = array.config.ldevRange;
@@ -144,8 +149,9 @@ export class VolumeService {
     array: ManagedArray,
     wanted: PlaceLdevInput,
     checkLeftover: (svol: Ldev) => void = () => undefined,
+    read?: Ldev[],
   ): Promise<Ldev> {
-    const placed = await this.place(array, wanted);
+    const placed = await this.place(array, wanted, read);
     if (!placed.existed) return placed.ldev;
     const svol = placed.ldev;
     if (inPair(svol)) {
@@ -248,7 +254,11 @@ export class VolumeService {
     const above = await onArray("reading the volume's pairs", () =>
       client.snapshots.list({ svolLdevId: ldevId }),
     );
-    const foreign = above.filter((p) => !(p.isClone === true && p.snapshotGroupName === ldev.label));
+    // Our copies: in a shared copy group, or (made before groups were shared) in one named by us.
+    const ours = (p: ArrayPair) =>
+      p.isClone === true &&
+      (sharedGroupKind(p.snapshotGroupName) === "copies" || p.snapshotGroupName === ldev.label);
+    const foreign = above.filter((p) => !ours(p));
     if (foreign.length > 0 || above.length === 0) {
       throw new FailedPreconditionError(
         "volume still has snapshots or copy pairs on the array that vsp-csi did not make; delete them first",
@@ -317,6 +327,25 @@ export class VolumeService {
       }
     }
     return { volumes, nextToken: "" };
+  }
+
+  /**
+   * The parsed ID and the array of a volume ID, without reading the array (a caller that reads the
+   * LDEV anyway, or learns enough from other objects, saves the GET); NOT_FOUND when not ours.
+   */
+  locate(volumeId: string): { id: VolumeId; array: ManagedArray } {
+    if (volumeId === "") throw new InvalidArgumentError("volume_id is required");
+    const notFound = () => new NotFoundError(`volume ${volumeId} does not exist`);
+    let id: VolumeId;
+    try {
+      id = parseVolumeId(volumeId);
+    } catch (err) {
+      if (err instanceof InvalidIdError) throw notFound();
+      throw err;
+    }
+    const array = this.arrays.byStorageDeviceId(id.storageDeviceId);
+    if (!array) throw notFound();
+    return { id, array };
   }
 
   /** Reads the LDEV an ID names; undefined when the ID is not ours or the volume is gone. */
