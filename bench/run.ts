@@ -3,6 +3,7 @@
  * numbers; this runner prints them as a table and as one JSON line for notes and comparisons.
  */
 import { benchController } from "./controller.js";
+import { benchFleet, printFleet } from "./fleet.js";
 import { benchGroupSnapshots } from "./group-snapshots.js";
 import { benchThinCopy } from "./thin-copy.js";
 
@@ -11,6 +12,17 @@ const MIB = 1024 * 1024;
 function mib(bytes: number): string {
   return `${(bytes / MIB).toFixed(1)} MiB`;
 }
+
+// `npm run bench -- fleet` runs only the fleet figures (issue 11), the slowest part.
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.includes(name);
+
+if (wanted("fleet")) {
+  const fleet = await benchFleet();
+  printFleet(fleet);
+  console.log(JSON.stringify({ bench: "fleet", ...fleet }));
+}
+if (only.length > 0 && !only.some((n) => n !== "fleet")) process.exit(0);
 
 const copy = await benchThinCopy();
 console.log("thin-aware copy of a 1 GiB LDEV holding 8 MiB");

@@ -1,0 +1,298 @@
+/**
+ * Fleet-scale figures (issue 11): what one operation costs as the array grows, what a volume with
+ * many snapshots costs, and what many calls in flight get out of the array. Over the driver's real
+ * gRPC socket against an embedded simulator; REST calls and response bytes from its request log.
+ *
+ *   - cost per operation at 10, 1,000 and 10,000 LDEVs on the array (our volumes, seeded);
+ *   - cost per operation on a volume with 1, 100 and 1,000 snapshots (ListSnapshots: a page of 100);
+ *   - 500 CreateSnapshot at once with realistic timings, against the ideal the simulated array
+ *     allows (one call's time plus the array's serialised change work for all of them);
+ *   - CreateVolume latency p50/p99 with 1 and 100 calls in flight.
+ */
+import { call } from "../src/csi/test-support/clients.js";
+import { DEFAULT_DRIVER_NAME } from "../src/config/schema.js";
+import { volumeLabel } from "../src/driver/names.js";
+import { formatNodeId } from "../src/driver/node-id.js";
+import { allocateNaa } from "../src/simulator/model.js";
+import type { RequestLogEntry } from "../src/simulator/core.js";
+import { REALISTIC_TIMINGS } from "../src/simulator/config.js";
+import type { BenchStage } from "./stage.js";
+import { startBenchStage } from "./stage.js";
+
+const MIB = 1024 * 1024;
+const CAP = { access_mode: { mode: "SINGLE_NODE_WRITER" as const }, block: {} };
+
+export interface Cost {
+  calls: number;
+  bytes: number;
+}
+
+export interface FleetFigures {
+  /** operation → LDEVs on the array → cost */
+  byArraySize: Record<string, Record<number, Cost>>;
+  /** operation → snapshots on the volume → cost */
+  bySnapshots: Record<string, Record<number, Cost>>;
+  concurrentSnapshots: { n: number; wallMs: number; idealMs: number; oneAloneMs: number; slowestMs: number };
+  createVolumeLatency: Record<number, { p50: number; p99: number; perSecond: number }>;
+}
+
+async function cost(stage: BenchStage, work: () => Promise<unknown>): Promise<Cost> {
+  const log = stage.sim.core.requestLog;
+  const before = log.length;
+  await work();
+  const entries = log.slice(before);
+  return { calls: entries.length, bytes: entries.reduce((sum, e) => sum + (e.bytes ?? 0), 0) };
+}
+
+/** Puts `count` labelled 1 MiB volumes of ours on the array, ids spread over the range. */
+async function seedVolumes(stage: BenchStage, count: number, from: number): Promise<void> {
+  const core = stage.sim.core;
+  for (let i = 0; i < count; i++) {
+    const ldevId = from + i * 5;
+    core.state.ldevs[String(ldevId)] = {
+      ldevId,
+      poolId: 0,
+      blockCapacity: MIB / 512,
+      label: volumeLabel(DEFAULT_DRIVER_NAME, `seeded-${ldevId}`),
+      status: "NML",
+      dataReductionMode: "disabled",
+      isFullAllocationEnabled: false,
+      isAluaEnabled: false,
+      naaId: allocateNaa(core.state, core.config.storageDeviceId, ldevId),
+    };
+    await core.blocks.create(ldevId, MIB);
+  }
+  core.store.save();
+}
+
+async function createVolume(stage: BenchStage, name: string, source?: Record<string, unknown>) {
+  const res = await call(stage.clients.controller, "CreateVolume", {
+    name,
+    capacity_range: { required_bytes: String(MIB) },
+    volume_capabilities: [CAP],
+    ...(source ? { volume_content_source: source } : {}),
+  });
+  return res.volume?.volume_id ?? "";
+}
+
+async function createSnapshot(stage: BenchStage, name: string, source: string) {
+  const res = await call(stage.clients.controller, "CreateSnapshot", { name, source_volume_id: source });
+  return res.snapshot?.snapshot_id ?? "";
+}
+
+/** One round of every operation; its costs recorded under `key`. */
+async function operations(
+  stage: BenchStage,
+  tag: string,
+  into: Record<string, Record<number, Cost>>,
+  key: number,
+) {
+  const put = (op: string, c: Cost) => ((into[op] ??= {})[key] = c);
+  const { controller } = stage.clients;
+  let volumeId = "";
+  put("CreateVolume", await cost(stage, async () => (volumeId = await createVolume(stage, `pvc-${tag}`))));
+  let snapshotId = "";
+  put(
+    "CreateSnapshot",
+    await cost(stage, async () => (snapshotId = await createSnapshot(stage, `snap-${tag}`, volumeId))),
+  );
+  put("CreateSnapshot (repeat)", await cost(stage, () => createSnapshot(stage, `snap-${tag}`, volumeId)));
+  let restored = "";
+  put(
+    "restore",
+    await cost(
+      stage,
+      async () =>
+        (restored = await createVolume(stage, `pvc-r-${tag}`, { snapshot: { snapshot_id: snapshotId } })),
+    ),
+  );
+  let cloned = "";
+  put(
+    "clone",
+    await cost(
+      stage,
+      async () => (cloned = await createVolume(stage, `pvc-c-${tag}`, { volume: { volume_id: volumeId } })),
+    ),
+  );
+  const nodeId = formatNodeId({ nodeName: `node-${tag}`, wwpns: ["10000000c9abcdef"] });
+  const publish = (id: string) =>
+    call(controller, "ControllerPublishVolume", { volume_id: id, node_id: nodeId, volume_capability: CAP });
+  put("ControllerPublish (new node)", await cost(stage, () => publish(volumeId)));
+  put("ControllerPublish (known node)", await cost(stage, () => publish(cloned)));
+  for (const id of [volumeId, cloned]) {
+    await call(controller, "ControllerUnpublishVolume", { volume_id: id, node_id: nodeId });
+  }
+  await waitForCopies(stage);
+  put(
+    "DeleteSnapshot",
+    await cost(stage, () => call(controller, "DeleteSnapshot", { snapshot_id: snapshotId })),
+  );
+  for (const id of [restored, cloned, volumeId]) await call(controller, "DeleteVolume", { volume_id: id });
+}
+
+async function waitForCopies(stage: BenchStage): Promise<void> {
+  for (let i = 0; i < 500 && stage.sim.core.state.tiPairs.some((p) => p.isClone); i++) {
+    stage.sim.core.tick();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function byArraySize(): Promise<FleetFigures["byArraySize"]> {
+  const out: FleetFigures["byArraySize"] = {};
+  for (const size of [10, 1_000, 10_000]) {
+    const stage = await startBenchStage();
+    try {
+      await seedVolumes(stage, size, 10_000);
+      await createVolume(stage, "pvc-warm"); // the session login, not counted
+      await operations(stage, `a${size}`, out, size);
+    } finally {
+      await stage.close();
+    }
+  }
+  return out;
+}
+
+async function bySnapshots(): Promise<FleetFigures["bySnapshots"]> {
+  const out: FleetFigures["bySnapshots"] = {};
+  const stage = await startBenchStage();
+  try {
+    const volumeId = await createVolume(stage, "pvc-many-snapshots");
+    let have = 0;
+    for (const count of [1, 100, 1_000]) {
+      for (; have < count - 1; have++) await createSnapshot(stage, `snap-bulk-${have}`, volumeId);
+      const put = (op: string, c: Cost) => ((out[op] ??= {})[count] = c);
+      let id = "";
+      put(
+        "CreateSnapshot",
+        await cost(stage, async () => (id = await createSnapshot(stage, `snap-at-${count}`, volumeId))),
+      );
+      put(
+        "CreateSnapshot (repeat)",
+        await cost(stage, () => createSnapshot(stage, `snap-at-${count}`, volumeId)),
+      );
+      put(
+        "ListSnapshots (by source, page of 100)",
+        await cost(stage, () =>
+          call(stage.clients.controller, "ListSnapshots", { source_volume_id: volumeId, max_entries: 100 }),
+        ),
+      );
+      put(
+        "ListSnapshots (by id)",
+        await cost(stage, () => call(stage.clients.controller, "ListSnapshots", { snapshot_id: id })),
+      );
+      put(
+        "DeleteSnapshot",
+        await cost(stage, () => call(stage.clients.controller, "DeleteSnapshot", { snapshot_id: id })),
+      );
+      // Keep the count: the deleted one is made again under a bulk name.
+      await createSnapshot(stage, `snap-bulk-${have++}`, volumeId);
+    }
+  } finally {
+    await stage.close();
+  }
+  return out;
+}
+
+/** Mean time the simulator spends in one change request when nothing else runs. */
+function meanChangeMs(log: RequestLogEntry[]): number {
+  const changes = log.filter((e) => e.method !== "GET");
+  return changes.reduce((sum, e) => sum + e.ms, 0) / Math.max(1, changes.length);
+}
+
+async function concurrentSnapshots(n = 500): Promise<FleetFigures["concurrentSnapshots"]> {
+  const stage = await startBenchStage({ ...REALISTIC_TIMINGS });
+  try {
+    const sources: string[] = [];
+    for (let i = 0; i < n; i++) sources.push(await createVolume(stage, `pvc-burst-${i}`));
+    const log = stage.sim.core.requestLog;
+    const mark = log.length;
+    let started = performance.now();
+    await createSnapshot(stage, "snap-alone", sources[0] ?? "");
+    const oneAloneMs = performance.now() - started;
+    const alone = log.slice(mark);
+    const changesPerCall = alone.filter((e) => e.method !== "GET").length;
+    // The array runs configuration changes one at a time; pair copies run side by side.
+    const idealMs = oneAloneMs + (n - 1) * changesPerCall * meanChangeMs(alone);
+    let slowestMs = 0;
+    started = performance.now();
+    await Promise.all(
+      sources.map(async (source, i) => {
+        const t0 = performance.now();
+        await createSnapshot(stage, `snap-burst-${i}`, source);
+        slowestMs = Math.max(slowestMs, performance.now() - t0);
+      }),
+    );
+    return { n, wallMs: performance.now() - started, idealMs, oneAloneMs, slowestMs };
+  } finally {
+    await stage.close();
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function createVolumeLatency(): Promise<FleetFigures["createVolumeLatency"]> {
+  const out: FleetFigures["createVolumeLatency"] = {};
+  const stage = await startBenchStage();
+  try {
+    await createVolume(stage, "pvc-warm");
+    for (const inFlight of [1, 100]) {
+      const total = 300;
+      const ms: number[] = [];
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          while (next < total) {
+            const i = next++;
+            const t0 = performance.now();
+            await createVolume(stage, `pvc-lat-${inFlight}-${i}`);
+            ms.push(performance.now() - t0);
+          }
+        }),
+      );
+      const wall = performance.now() - started;
+      ms.sort((a, b) => a - b);
+      out[inFlight] = { p50: percentile(ms, 50), p99: percentile(ms, 99), perSecond: (total * 1000) / wall };
+    }
+  } finally {
+    await stage.close();
+  }
+  return out;
+}
+
+export async function benchFleet(): Promise<FleetFigures> {
+  return {
+    byArraySize: await byArraySize(),
+    bySnapshots: await bySnapshots(),
+    concurrentSnapshots: await concurrentSnapshots(),
+    createVolumeLatency: await createVolumeLatency(),
+  };
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+export function printFleet(f: FleetFigures): void {
+  const table = (title: string, rows: Record<string, Record<number, Cost>>) => {
+    console.log(title);
+    for (const [op, byKey] of Object.entries(rows)) {
+      const cells = Object.entries(byKey).map(([k, c]) => `${k}: ${c.calls} calls ${kib(c.bytes)}`);
+      console.log(`  ${op.padEnd(40)} ${cells.join(" | ")}`);
+    }
+  };
+  table("REST calls and response bytes per operation, by LDEVs on the array", f.byArraySize);
+  table("REST calls and response bytes per operation, by snapshots of the volume", f.bySnapshots);
+  const c = f.concurrentSnapshots;
+  console.log(
+    `${c.n} CreateSnapshot at once (realistic timings): ${(c.wallMs / 1000).toFixed(1)} s, ideal ${(c.idealMs / 1000).toFixed(1)} s ` +
+      `(ratio ${(c.idealMs / c.wallMs).toFixed(2)}); one alone ${(c.oneAloneMs / 1000).toFixed(2)} s; slowest call ${(c.slowestMs / 1000).toFixed(1)} s`,
+  );
+  for (const [inFlight, l] of Object.entries(f.createVolumeLatency)) {
+    console.log(
+      `CreateVolume, ${inFlight} in flight: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, ${l.perSecond.toFixed(0)} volumes/s`,
+    );
+  }
+}
