@@ -9,13 +9,19 @@
  *     allows (one call's time plus the array's serialised change work for all of them);
  *   - CreateVolume latency p50/p99 with 1 and 100 calls in flight.
  */
-import { call } from "../src/csi/test-support/clients.js";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { controllerOverSimulator } from "../src/cli/demo-stage.js";
+import { call, csiClients } from "../src/csi/test-support/clients.js";
+import { createLogger } from "../src/logging.js";
+import { basicAuth } from "../src/simulator/test-support/harness.js";
 import { DEFAULT_DRIVER_NAME } from "../src/config/schema.js";
 import { volumeLabel } from "../src/driver/names.js";
 import { formatNodeId } from "../src/driver/node-id.js";
 import { allocateNaa } from "../src/simulator/model.js";
-import type { RequestLogEntry } from "../src/simulator/core.js";
-import { REALISTIC_TIMINGS } from "../src/simulator/config.js";
 import type { BenchStage } from "./stage.js";
 import { startBenchStage } from "./stage.js";
 
@@ -32,7 +38,14 @@ export interface FleetFigures {
   byArraySize: Record<string, Record<number, Cost>>;
   /** operation → snapshots on the volume → cost */
   bySnapshots: Record<string, Record<number, Cost>>;
-  concurrentSnapshots: { n: number; wallMs: number; idealMs: number; oneAloneMs: number; slowestMs: number };
+  concurrentSnapshots: {
+    n: number;
+    wallMs: number;
+    idealMs: number;
+    oneAloneMs: number;
+    slowestMs: number;
+    arrayJobs: number;
+  };
   createVolumeLatency: Record<number, { p50: number; p99: number; perSecond: number }>;
 }
 
@@ -193,36 +206,90 @@ async function bySnapshots(): Promise<FleetFigures["bySnapshots"]> {
   return out;
 }
 
-/** Mean time the simulator spends in one change request when nothing else runs. */
-function meanChangeMs(log: RequestLogEntry[]): number {
-  const changes = log.filter((e) => e.method !== "GET");
-  return changes.reduce((sum, e) => sum + e.ms, 0) / Math.max(1, changes.length);
+/** A simulator child process (bench/sim-process.ts) and a controller over it. */
+async function remoteStage(maxConcurrentRequests: number) {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/sim-process.ts"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes("\n")) resolve(text.split("\n")[0] ?? "");
+    });
+    child.once("exit", (code) => {
+      reject(new Error(`simulator exited (${String(code)})`));
+    });
+  });
+  const { url, storageDeviceId } = JSON.parse(line) as { url: string; storageDeviceId: string };
+  const dir = await mkdtemp(join(tmpdir(), "vsp-bench-remote-"));
+  const { driver, server } = await controllerOverSimulator(
+    url,
+    storageDeviceId,
+    dir,
+    createLogger("silent"),
+    {
+      maxConcurrentRequests,
+    },
+  );
+  const clients = csiClients(server.address);
+  const admin = async (method: string, path: string) => {
+    const res = await fetch(`${url}${path}`, { method, headers: { Authorization: basicAuth } });
+    return (await res.json()) as { jobQueue: { busyMs: number; jobs: number } };
+  };
+  const close = async () => {
+    clients.close();
+    await server.stop();
+    await driver.close();
+    child.kill("SIGTERM");
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { clients, admin, close };
 }
 
+/**
+ * n CreateSnapshot at once, each on its own volume, against a simulator in its own process with
+ * realistic timings. The ideal is what the simulated array allows: it runs configuration changes
+ * one at a time (its job queue) while pair copies run side by side, so no client can finish before
+ * max(one call alone, the time the array's job queue was busy with the burst's changes).
+ */
 async function concurrentSnapshots(n = 500): Promise<FleetFigures["concurrentSnapshots"]> {
-  const stage = await startBenchStage({ ...REALISTIC_TIMINGS });
+  const maxConcurrentRequests = Number(process.env.BENCH_MAX_CONCURRENT_REQUESTS ?? 8);
+  const stage = await remoteStage(maxConcurrentRequests);
+  const { controller } = stage.clients;
   try {
     const sources: string[] = [];
-    for (let i = 0; i < n; i++) sources.push(await createVolume(stage, `pvc-burst-${i}`));
-    const log = stage.sim.core.requestLog;
-    const mark = log.length;
+    for (let i = 0; i < n; i++) {
+      const res = await call(controller, "CreateVolume", {
+        name: `pvc-burst-${i}`,
+        capacity_range: { required_bytes: String(MIB) },
+        volume_capabilities: [CAP],
+      });
+      sources.push(res.volume?.volume_id ?? "");
+    }
     let started = performance.now();
-    await createSnapshot(stage, "snap-alone", sources[0] ?? "");
+    await call(controller, "CreateSnapshot", { name: "snap-alone", source_volume_id: sources[0] ?? "" });
     const oneAloneMs = performance.now() - started;
-    const alone = log.slice(mark);
-    const changesPerCall = alone.filter((e) => e.method !== "GET").length;
-    // The array runs configuration changes one at a time; pair copies run side by side.
-    const idealMs = oneAloneMs + (n - 1) * changesPerCall * meanChangeMs(alone);
+    await stage.admin("DELETE", "/simulator/stats");
     let slowestMs = 0;
     started = performance.now();
     await Promise.all(
       sources.map(async (source, i) => {
         const t0 = performance.now();
-        await createSnapshot(stage, `snap-burst-${i}`, source);
+        await call(controller, "CreateSnapshot", { name: `snap-burst-${i}`, source_volume_id: source });
         slowestMs = Math.max(slowestMs, performance.now() - t0);
       }),
     );
-    return { n, wallMs: performance.now() - started, idealMs, oneAloneMs, slowestMs };
+    const wallMs = performance.now() - started;
+    const { jobQueue } = await stage.admin("GET", "/simulator/stats");
+    return {
+      n,
+      wallMs,
+      idealMs: Math.max(oneAloneMs, jobQueue.busyMs),
+      oneAloneMs,
+      slowestMs,
+      arrayJobs: jobQueue.jobs,
+    };
   } finally {
     await stage.close();
   }
@@ -263,6 +330,14 @@ async function createVolumeLatency(): Promise<FleetFigures["createVolumeLatency"
 }
 
 export async function benchFleet(): Promise<FleetFigures> {
+  if (process.env.BENCH_ONLY === "concurrent") {
+    return {
+      byArraySize: {},
+      bySnapshots: {},
+      concurrentSnapshots: await concurrentSnapshots(),
+      createVolumeLatency: {},
+    };
+  }
   return {
     byArraySize: await byArraySize(),
     bySnapshots: await bySnapshots(),
@@ -288,7 +363,7 @@ export function printFleet(f: FleetFigures): void {
   const c = f.concurrentSnapshots;
   console.log(
     `${c.n} CreateSnapshot at once (realistic timings): ${(c.wallMs / 1000).toFixed(1)} s, ideal ${(c.idealMs / 1000).toFixed(1)} s ` +
-      `(ratio ${(c.idealMs / c.wallMs).toFixed(2)}); one alone ${(c.oneAloneMs / 1000).toFixed(2)} s; slowest call ${(c.slowestMs / 1000).toFixed(1)} s`,
+      `(ratio ${(c.idealMs / c.wallMs).toFixed(2)}; the array's job queue ran ${c.arrayJobs} jobs); one alone ${(c.oneAloneMs / 1000).toFixed(2)} s; slowest call ${(c.slowestMs / 1000).toFixed(1)} s`,
   );
   for (const [inFlight, l] of Object.entries(f.createVolumeLatency)) {
     console.log(

@@ -21,7 +21,10 @@ export interface BenchStage {
   close(): Promise<void>;
 }
 
-export async function startBenchStage(timings?: SimTimings): Promise<BenchStage> {
+export async function startBenchStage(
+  timings?: SimTimings,
+  arrayExtra: Record<string, unknown> = {},
+): Promise<BenchStage> {
   const dir = await mkdtemp(join(tmpdir(), "vsp-bench-"));
   const sim = await Simulator.create({ dataDir: join(dir, "sim"), ...(timings ? { timings } : {}) });
   const running = await sim.listen({ port: 0 });
@@ -30,6 +33,7 @@ export async function startBenchStage(timings?: SimTimings): Promise<BenchStage>
     sim.core.config.storageDeviceId,
     dir,
     createLogger("silent"),
+    arrayExtra,
   );
   const clients = csiClients(server.address);
   const log = sim.core.requestLog;

@@ -60,6 +60,8 @@ export async function controllerOverSimulator(
   storageDeviceId: string,
   dir: string,
   logger: Logger,
+  /** Further keys of the array's configuration (e.g. maxConcurrentRequests, for benches). */
+  arrayExtra: Record<string, unknown> = {},
 ): Promise<{ driver: Driver; server: RunningCsiServer }> {
   const configPath = join(dir, "driver-config.json");
   const array = {
@@ -70,6 +72,7 @@ export async function controllerOverSimulator(
     defaultPoolId: 0,
     targetPorts: ["CL1-A", "CL2-A"],
     transport: "sim",
+    ...arrayExtra,
   };
   const { config } = await loadConfig({
     argv: ["--mode", "controller", "--config", configPath, "--endpoint", `unix://${join(dir, "csi.sock")}`],

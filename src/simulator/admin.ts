@@ -51,11 +51,14 @@ export function mountAdminRoutes(app: Hono, sim: SimCore): void {
   });
 
   /** Request concurrency: the limit, requests in flight, the high-water mark, refusals. */
-  app.get(`${ADMIN_ROOT}/stats`, (c) => c.json({ requests: sim.requests.stats() }));
+  const stats = () => ({ requests: sim.requests.stats(), jobQueue: { ...sim.jobQueue } });
+  app.get(`${ADMIN_ROOT}/stats`, (c) => c.json(stats()));
   /** Starts a new measurement (a benchmark run): high-water mark and refusal count restart. */
   app.delete(`${ADMIN_ROOT}/stats`, (c) => {
     sim.requests.resetStats();
-    return c.json({ requests: sim.requests.stats() });
+    sim.jobQueue.busyMs = 0;
+    sim.jobQueue.jobs = 0;
+    return c.json(stats());
   });
   app.put(`${ADMIN_ROOT}/config`, async (c) => {
     const patch = parseWith(configPatchSchema, await readJson(c));

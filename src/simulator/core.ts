@@ -114,9 +114,21 @@ export class SimCore {
     });
   }
 
+  /** Time the change queue spent running jobs, and how many it ran (GET /simulator/stats). */
+  readonly jobQueue = { busyMs: 0, jobs: 0 };
+
   /** Runs configuration changes one at a time. */
   serialize<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
+    const timed = async () => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        this.jobQueue.busyMs += performance.now() - started;
+        this.jobQueue.jobs++;
+      }
+    };
+    const run = this.queue.then(timed, timed);
     this.queue = run.catch(() => undefined);
     return run;
   }
