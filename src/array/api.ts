@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 
-import { VspServerError } from "./errors.js";
+import { VspNotFoundError, VspServerError } from "./errors.js";
 import type { HttpMethod, HttpRequest, HttpResponse, Transport } from "./http.js";
 import { responseError } from "./http.js";
 import { asJob, jobError, waitForJob } from "./jobs.js";
@@ -43,6 +43,19 @@ export class Api {
       if (res.status !== 200 || res.json === undefined) throw responseError(req, res);
       return res.json as T;
     });
+  }
+
+  /**
+   * A GET of one object that may not exist: undefined when the array answers 404 (KART30013-E and
+   * the like, classified as VspNotFoundError). The one meaning of "absent" the driver relies on.
+   */
+  async find<T>(path: string, query?: Query): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path, query);
+    } catch (err) {
+      if (err instanceof VspNotFoundError) return undefined;
+      throw err;
+    }
   }
 
   /** A list GET: the items of `{data: [...]}` (§0). */

@@ -247,3 +247,35 @@ describe("pair operations and NoWait", () => {
     await rejectionOf(client.localCloneCopyPairs.get(pairId), VspNotFoundError);
   });
 });
+
+describe("find: one meaning of absent", () => {
+  beforeEach(async () => {
+    t = await startTestSim();
+    client = clientFor(t);
+    await client.connect();
+  });
+
+  it("answers undefined for a pair, snapshot group, copy pair or copy group the array does not have", async () => {
+    expect(await client.snapshots.find({ pvolLdevId: 7, muNumber: 3 })).toBeUndefined();
+    expect(await client.snapshotGroups.find("no-such-group", { detailInfoType: "pair" })).toBeUndefined();
+    expect(await client.localCloneCopyGroups.find("ci-x,pi-x,si-x")).toBeUndefined();
+    expect(await client.localCloneCopyPairs.find("ci-x,pi-x,si-x,t1")).toBeUndefined();
+    // get keeps throwing the typed error, for callers to whom absence is a failure.
+    await expect(client.snapshots.get({ pvolLdevId: 7, muNumber: 3 })).rejects.toBeInstanceOf(
+      VspNotFoundError,
+    );
+  });
+
+  it("answers the object when it exists", async () => {
+    const pvol = await client.ldevs.create({ poolId: 0, byteFormatCapacity: "1G" });
+    const ref = await client.snapshots.create({
+      snapshotGroupName: "find-g",
+      snapshotPoolId: 0,
+      pvolLdevId: pvol,
+    });
+    expect(await client.snapshots.find(ref)).toMatchObject({ pvolLdevId: pvol, snapshotGroupName: "find-g" });
+    expect((await client.snapshotGroups.find("find-g", { detailInfoType: "pair" }))?.snapshots).toHaveLength(
+      1,
+    );
+  });
+});

@@ -354,14 +354,11 @@ export class GroupSnapshotService {
 
   /** The pairs of a snapshot group, or undefined when there is no such group (or no pair). */
   private async pairsOf(array: ManagedArray, group: string): Promise<ArrayPair[] | undefined> {
-    try {
-      const found = await array.client.snapshotGroups.get(group, { detailInfoType: "pair" });
-      const pairs = found.snapshots ?? [];
-      return pairs.length > 0 ? pairs : undefined;
-    } catch (err) {
-      if (err instanceof VspNotFoundError) return undefined;
-      throw toDriverError(err, "reading the group snapshot");
-    }
+    const found = await onArray("reading the group snapshot", () =>
+      array.client.snapshotGroups.find(group, { detailInfoType: "pair" }),
+    );
+    const pairs = found?.snapshots ?? [];
+    return pairs.length > 0 ? pairs : undefined;
   }
 
   private describe(array: ManagedArray, group: string, pairs: ArrayPair[], listed: Ldev[]): GroupSnapshot {

@@ -102,13 +102,10 @@ export async function groupPair(
   array: ManagedArray,
   names: SiNames,
 ): Promise<LocalCloneCopyPair | undefined> {
-  try {
-    const group = await array.client.localCloneCopyGroups.get(names.groupId);
-    return group.copyPairs?.[0];
-  } catch (err) {
-    if (err instanceof VspNotFoundError) return undefined;
-    throw toDriverError(err, "looking up a ShadowImage copy group");
-  }
+  const group = await onArray("looking up a ShadowImage copy group", () =>
+    array.client.localCloneCopyGroups.find(names.groupId),
+  );
+  return group?.copyPairs?.[0];
 }
 
 /**
@@ -175,12 +172,7 @@ export async function splitPair(array: ManagedArray, pairId: string, quick: bool
 }
 
 export async function getPair(array: ManagedArray, pairId: string): Promise<LocalCloneCopyPair | undefined> {
-  try {
-    return await array.client.localCloneCopyPairs.get(pairId);
-  } catch (err) {
-    if (err instanceof VspNotFoundError) return undefined;
-    throw toDriverError(err, "reading the ShadowImage pair");
-  }
+  return onArray("reading the ShadowImage pair", () => array.client.localCloneCopyPairs.find(pairId));
 }
 
 /**

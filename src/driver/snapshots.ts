@@ -370,12 +370,9 @@ export class SnapshotService {
     array: ManagedArray,
     at: Pick<ThinImageSnapshotId, "pvolLdevId" | "muNumber">,
   ): Promise<ArrayPair | undefined> {
-    try {
-      return await array.client.snapshots.get({ pvolLdevId: at.pvolLdevId, muNumber: at.muNumber });
-    } catch (err) {
-      if (err instanceof VspNotFoundError) return undefined;
-      throw toDriverError(err, "reading the snapshot");
-    }
+    return onArray("reading the snapshot", () =>
+      array.client.snapshots.find({ pvolLdevId: at.pvolLdevId, muNumber: at.muNumber }),
+    );
   }
 
   /** An LDEV of a snapshot (P-VOL, S-VOL), or undefined for no id or a free one. */

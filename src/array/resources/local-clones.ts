@@ -64,6 +64,11 @@ export class LocalCloneCopyPairs {
     return this.api.get<LocalCloneCopyPair>(this.path(pairId));
   }
 
+  /** The pair, or undefined when the array has none by that id. */
+  find(pairId: string): Promise<LocalCloneCopyPair | undefined> {
+    return this.api.find<LocalCloneCopyPair>(this.path(pairId));
+  }
+
   split(pairId: string, params: CopyActionParams = {}, options: ChangeOptions = {}): Promise<void> {
     return this.act(pairId, "split", params, options);
   }
@@ -105,6 +110,11 @@ export class LocalCloneCopyGroups {
 
   get(groupId: string): Promise<LocalCloneCopyGroup> {
     return this.api.get<LocalCloneCopyGroup>(this.path(groupId));
+  }
+
+  /** The copy group, or undefined when the array has none by that id. */
+  find(groupId: string): Promise<LocalCloneCopyGroup | undefined> {
+    return this.api.find<LocalCloneCopyGroup>(this.path(groupId));
   }
 
   split(groupId: string, params: CopyActionParams = {}, options: ChangeOptions = {}): Promise<void> {

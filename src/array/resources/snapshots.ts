@@ -61,6 +61,11 @@ export class Snapshots {
     return this.api.get<Snapshot>(this.path(ref));
   }
 
+  /** The pair, or undefined when the array has none at (pvol, mu). */
+  find(ref: SnapshotRef): Promise<Snapshot | undefined> {
+    return this.api.find<Snapshot>(this.path(ref));
+  }
+
   list(query: SnapshotQuery): Promise<Snapshot[]> {
     return this.api.list<Snapshot>(this.path(), { ...query });
   }
@@ -125,6 +130,14 @@ export class SnapshotGroups {
   /** The group with its pairs (`detailInfoType=pair` asks for them explicitly). */
   get(name: string, query: { detailInfoType?: "pair" | "retention" } = {}): Promise<SnapshotGroup> {
     return this.api.get<SnapshotGroup>(this.path(name), { ...query });
+  }
+
+  /** The group with its pairs, or undefined when the array has no group by that name. */
+  find(
+    name: string,
+    query: { detailInfoType?: "pair" | "retention" } = {},
+  ): Promise<SnapshotGroup | undefined> {
+    return this.api.find<SnapshotGroup>(this.path(name), { ...query });
   }
 
   /** Splitting a consistency-group-mode group gives one crash-consistent point in time. */

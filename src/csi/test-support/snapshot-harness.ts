@@ -182,7 +182,7 @@ export type CrashVariant = "drop" | "process";
 export const CRASH_VARIANTS: readonly CrashVariant[] = ["drop", "process"];
 
 /** Resource methods that only read; every other method is a change request (a job). */
-const READS = new Set(["get", "list", "iterate"]);
+const READS = new Set(["get", "find", "list", "iterate"]);
 
 export interface CrashingClient {
   client: VspArray;
