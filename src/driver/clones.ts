@@ -50,7 +50,7 @@ import {
 } from "./errors.js";
 import type { ShadowImageSnapshotId } from "./ids.js";
 import { InvalidIdError, parseSnapshotId, parseVolumeId } from "./ids.js";
-import { inPair } from "./ldev-placement.js";
+import { bytesOf, inPair } from "./ldev-placement.js";
 import { volumeLabel } from "./names.js";
 import type { CopySpeed } from "./parameters.js";
 import { ShadowImageCopies } from "./shadow-image-copies.js";
@@ -59,7 +59,6 @@ import type { SnapshotService } from "./snapshots.js";
 import { inSharedGroup } from "./shared-groups.js";
 import { dataReductionOf, READY_STATUSES } from "./snapshots.js";
 import type { CreateVolumeInput, Volume, VolumeService } from "./volumes.js";
-import { bytesOf } from "./volumes.js";
 
 export type ContentSource = { kind: "snapshot"; snapshotId: string } | { kind: "volume"; volumeId: string };
 
@@ -128,7 +127,12 @@ export class CloneService {
     const target = targetSize(input.range, source);
     const poolId = input.parameters.pool ?? source.pvol.poolId ?? array.config.defaultPoolId;
     const { dataReductionMode } = input.parameters;
-    const placed = await this.volumes.place(array, { label, poolId, bytes: source.bytes, dataReductionMode });
+    const placed = await this.volumes.ldevs.place(array, {
+      label,
+      poolId,
+      bytes: source.bytes,
+      dataReductionMode,
+    });
     let ldev = placed.ldev;
     if (placed.existed) checkReuse(input, ldev, poolId, source.bytes, target);
     if (methodFor(input, source) === "shadowImage") {
@@ -232,10 +236,10 @@ export class CloneService {
    */
   private async sourceGone(source: ContentSource, label: string, err: NotFoundError): Promise<Volume> {
     const array = this.arrayOf(source);
-    const ldev = array && (await this.volumes.findLabelled(array, label));
+    const ldev = array && (await this.volumes.ldevs.findLabelled(array, label));
     if (!array || !ldev) throw err;
     if ((ldev.numOfUsedBlock ?? 0) > 0 || inPair(ldev)) return this.volumes.toVolume(array, ldev, label);
-    await this.volumes.deleteLdev(array, ldev, "removing a volume whose source is gone");
+    await this.volumes.ldevs.deleteLdev(array, ldev, "removing a volume whose source is gone");
     throw err;
   }
 
@@ -283,7 +287,7 @@ export class CloneService {
       );
     } catch (err) {
       // The new volume is empty and unpaired: remove it, so a failure leaves nothing behind.
-      await this.volumes.deleteLdev(array, ldev, "removing the new volume").catch(() => undefined);
+      await this.volumes.ldevs.deleteLdev(array, ldev, "removing the new volume").catch(() => undefined);
       throw copyError(err, source.what);
     }
   }

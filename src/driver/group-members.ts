@@ -15,12 +15,11 @@
 import type { Ldev, Snapshot as ArrayPair } from "../array/types.js";
 import { onArray } from "./array-errors.js";
 import type { ManagedArray } from "./arrays.js";
-import { freeSlots, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
+import { bytesOf, freeSlots, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
 import { groupMemberSvolLabel } from "./names.js";
 import type { SnapshotParameters } from "./parameters.js";
 import { dataReductionOf, pairCreateError } from "./snapshots.js";
 import type { VolumeService } from "./volumes.js";
-import { bytesOf, ldevKey } from "./volumes.js";
 
 const BLOCK = 512n;
 
@@ -61,7 +60,7 @@ export async function addMembers(
   const guarded: number[] = [];
   const guard = (id: number) => {
     guarded.push(id);
-    volumes.creating.add(ldevKey(array, id));
+    volumes.ldevs.reserve(array, id);
   };
   for (const slot of slots) {
     const id = "adopt" in slot ? slot.adopt : slot.create;
@@ -85,7 +84,7 @@ export async function addMembers(
     if (first !== undefined) await pair(first);
     await allOrFirstError(indices.map(pair));
   } finally {
-    for (const id of guarded) volumes.creating.delete(ldevKey(array, id));
+    for (const id of guarded) volumes.ldevs.release(array, id);
   }
 }
 
@@ -118,7 +117,7 @@ function chooseSlots(
       (l) =>
         inWindow(l, window) &&
         !taken.has(l.ldevId) &&
-        !volumes.creating.has(ldevKey(array, l.ldevId)) &&
+        !volumes.ldevs.isReserved(array, l.ldevId) &&
         isOrphan(l, poolId) &&
         bytesOf(l) === bytesOf(pvol) &&
         (l.dataReductionMode ?? "disabled") === (pvol.dataReductionMode ?? "disabled"),

@@ -140,12 +140,12 @@ export class GroupSnapshotService {
     if (!id || !array) return;
     const group = id.snapshotGroupName;
     const pairs = await this.pairsOf(array, group);
-    let listed = await this.volumes.listRange(array, "reading the group snapshot's volumes");
+    let listed = await this.volumes.ldevs.listRange(array, "reading the group snapshot's volumes");
     if (pairs) {
       if (isCut(pairs)) checkMembers(this.describe(array, group, pairs, listed), snapshotIds);
       await this.labelSvols(array, group, pairs, listed);
       await this.deleteGroup(array, group);
-      listed = await this.volumes.listRange(array, "reading the group snapshot's volumes");
+      listed = await this.volumes.ldevs.listRange(array, "reading the group snapshot's volumes");
     }
     const prefix = groupMemberLabelPrefix(group);
     for (const svol of listed.filter((l) => (l.label ?? "").startsWith(prefix))) {
@@ -154,7 +154,7 @@ export class GroupSnapshotService {
           `LDEV ${svol.ldevId}, an S-VOL of this group snapshot, is still in a pair; retry when its copy completes`,
         );
       }
-      await this.volumes.deleteLdev(array, svol, "deleting an S-VOL of the group snapshot");
+      await this.volumes.ldevs.deleteLdev(array, svol, "deleting an S-VOL of the group snapshot");
     }
   }
 
@@ -165,7 +165,7 @@ export class GroupSnapshotService {
     if (!id || !array) return undefined;
     const pairs = await this.pairsOf(array, id.snapshotGroupName);
     if (!pairs || !isCut(pairs)) return undefined;
-    const listed = await this.volumes.listRange(array, "reading the group snapshot's volumes");
+    const listed = await this.volumes.ldevs.listRange(array, "reading the group snapshot's volumes");
     return this.describe(array, id.snapshotGroupName, pairs, listed);
   }
 
@@ -212,7 +212,7 @@ export class GroupSnapshotService {
     const first = ids[0];
     const array = first && this.volumes.arrays.byStorageDeviceId(first.storageDeviceId);
     if (!first || !array) throw new NotFoundError(`volume ${first?.volumeId ?? ""} does not exist`);
-    const listed = await this.volumes.listRange(array, "reading the source volumes");
+    const listed = await this.volumes.ldevs.listRange(array, "reading the source volumes");
     const byId = new Map(listed.map((l) => [l.ldevId, l]));
     const pvols = ids.map((id) => {
       const ldev = byId.get(id.ldevId);
@@ -284,11 +284,11 @@ export class GroupSnapshotService {
     const pairs = (await this.pairsOutOfCopy(array, group)) ?? [];
     const svols = new Set([...created, ...pairs.flatMap((p) => p.svolLdevId ?? [])]);
     if (pairs.length > 0) await this.deleteGroup(array, group);
-    const listed = await this.volumes.listRange(array, "removing an unfinished group snapshot");
+    const listed = await this.volumes.ldevs.listRange(array, "removing an unfinished group snapshot");
     for (const ldev of listed) {
       // Only what this group used, and never a labelled (user) volume.
       if (!svols.has(ldev.ldevId) || (ldev.label ?? "") !== "" || inPair(ldev)) continue;
-      await this.volumes.deleteLdev(array, ldev, "removing an S-VOL of an unfinished group snapshot");
+      await this.volumes.ldevs.deleteLdev(array, ldev, "removing an S-VOL of an unfinished group snapshot");
     }
   }
 

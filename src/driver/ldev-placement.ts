@@ -53,6 +53,11 @@ export function inWindow(ldev: Ldev, w: Window): boolean {
   return ldev.ldevId >= w.head && ldev.ldevId < w.head + w.count;
 }
 
+/** An LDEV's capacity in bytes (512-byte blocks). */
+export function bytesOf(ldev: Pick<Ldev, "blockCapacity">): bigint {
+  return BigInt(ldev.blockCapacity ?? 0) * 512n;
+}
+
 /** Attributes that mean the LDEV takes part in a copy pair (Thin Image, ShadowImage). */
 const PAIR_ATTRIBUTES = ["HTI", "MRCF"];
 

@@ -25,7 +25,7 @@ import {
   OperationInProgressError,
   ResourceExhaustedError,
 } from "./errors.js";
-import { inPair } from "./ldev-placement.js";
+import { bytesOf, inPair } from "./ldev-placement.js";
 import type { SiNames, SiWaitOptions } from "./shadow-image-pairs.js";
 import {
   cloneNames,
@@ -42,7 +42,6 @@ import {
 } from "./shadow-image-pairs.js";
 import { pairCreateError } from "./shadow-image-snapshots.js";
 import type { VolumeService } from "./volumes.js";
-import { bytesOf } from "./volumes.js";
 
 export interface ShadowImageCopyInput {
   array: ManagedArray;
@@ -95,7 +94,7 @@ export class ShadowImageCopies {
       );
     } catch (err) {
       // The new volume is empty and unpaired: remove it, so a failure leaves nothing behind.
-      await this.volumes.deleteLdev(array, ldev, "removing the new volume").catch(() => undefined);
+      await this.volumes.ldevs.deleteLdev(array, ldev, "removing the new volume").catch(() => undefined);
       throw copyError(err, ldev, input.what);
     }
     const pair = await getPair(array, pairId);
@@ -132,7 +131,7 @@ export class ShadowImageCopies {
   /** A copy the array suspended (PSUE): its data is incomplete; both pair and volume go. */
   private async failed(input: ShadowImageCopyInput, pair: LocalCloneCopyPair): Promise<never> {
     await deletePair(input.array, pair, this.wait);
-    await this.volumes.deleteLdev(input.array, input.ldev, "removing a volume whose copy failed");
+    await this.volumes.ldevs.deleteLdev(input.array, input.ldev, "removing a volume whose copy failed");
     throw new ResourceExhaustedError(
       `the copy into the new volume was suspended by the array (PSUE), typically because pool ${input.ldev.poolId ?? "?"} filled up; free capacity and retry`,
     );
@@ -178,7 +177,7 @@ export async function shadowImagePairsToRelease(
     );
   }
   const labels = new Map(
-    (await volumes.listRange(array, "reading the volume's ShadowImage pairs")).map((l) => [
+    (await volumes.ldevs.listRange(array, "reading the volume's ShadowImage pairs")).map((l) => [
       l.ldevId,
       l.label ?? "",
     ]),

@@ -188,7 +188,7 @@ describe("a copy left in its pair by a crash", () => {
       /ShadowImage copy in progress to LDEV \d+ \(PAIR, 100% done\); retry when it completes/,
     );
     const label = volumeLabel(DRIVER_NAME, "pvc-c");
-    const clone = await healthy.volumes.findLabelled(healthy.volumes.arrays.all()[0] ?? never(), label);
+    const clone = await healthy.volumes.ldevs.findLabelled(healthy.volumes.arrays.all()[0] ?? never(), label);
     const cloneId = healthy.volumes.toVolume(
       healthy.volumes.arrays.all()[0] ?? never(),
       clone ?? never(),

@@ -55,7 +55,7 @@ import {
 } from "./errors.js";
 import type { ShadowImageSnapshotId } from "./ids.js";
 import { formatSnapshotId, formatVolumeId } from "./ids.js";
-import { inPair } from "./ldev-placement.js";
+import { bytesOf, inPair } from "./ldev-placement.js";
 import { classifyLabel, shadowImageCopyGroupName } from "./names.js";
 import type { SiNames, SiWaitOptions } from "./shadow-image-pairs.js";
 import {
@@ -72,8 +72,8 @@ import {
   timeOfPairName,
 } from "./shadow-image-pairs.js";
 import type { CreateSnapshotInput, Snapshot } from "./snapshots.js";
-import type { PlaceLdevInput, Volume, VolumeService } from "./volumes.js";
-import { bytesOf } from "./volumes.js";
+import type { Volume, VolumeService } from "./volumes.js";
+import type { PlaceLdevInput } from "./ldev-allocator.js";
 
 /** A ShadowImage snapshot as the array holds it now: what restores read. */
 export interface ResolvedShadowImageSnapshot {
@@ -127,7 +127,7 @@ export class ShadowImageSnapshots {
     await this.checkNoCopyFrom(array, svol, pair);
     if (pair) await this.deleteOwnPair(array, pair);
     try {
-      await this.volumes.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
+      await this.volumes.ldevs.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
     } catch (err) {
       if (err instanceof FailedPreconditionError) throw restoreRunning(err);
       throw err;
@@ -219,7 +219,7 @@ export class ShadowImageSnapshots {
       // The S-VOL saves capacity as its source does (as Thin Image S-VOLs do, snapshots.ts).
       ...(mode === "compression" || mode === "compression_deduplication" ? { dataReductionMode: mode } : {}),
     };
-    return this.volumes.placeSvol(array, wanted, (svol) => {
+    return this.volumes.ldevs.placeSvol(array, wanted, (svol) => {
       // Data and no pair: a finished snapshot whose source was deleted, not a crashed attempt.
       if ((svol.numOfUsedBlock ?? 0) > 0) {
         throw new AlreadyExistsError(`a snapshot named "${name}" already exists, of a volume since deleted`);
@@ -245,7 +245,7 @@ export class ShadowImageSnapshots {
       );
     } catch (err) {
       // The S-VOL holds no data yet: it goes with the failed pair.
-      await this.volumes
+      await this.volumes.ldevs
         .deleteLdev(array, svol, "removing the S-VOL of a failed snapshot")
         .catch(() => undefined);
       throw pairCreateError(err, svol);
@@ -285,7 +285,7 @@ export class ShadowImageSnapshots {
     try {
       const pair = await getPair(array, pairId);
       if (pair) await deletePair(array, pair, this.wait);
-      await this.volumes.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
+      await this.volumes.ldevs.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
     } catch {
       // The error that made this attempt fail is the one to answer.
     }
@@ -298,7 +298,7 @@ export class ShadowImageSnapshots {
     name: string,
   ): Promise<never> {
     await this.deleteOwnPair(array, pair);
-    await this.volumes.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
+    await this.volumes.ldevs.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
     throw new ResourceExhaustedError(
       `the full copy of snapshot "${name}" was suspended by the array (PSUE), typically because pool ${svol.poolId ?? "?"} filled up; it was removed: free capacity in the pool, and a retry takes the snapshot anew`,
     );

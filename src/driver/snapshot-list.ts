@@ -119,7 +119,7 @@ async function* allPairs(
   for (let ai = start[0]; ai < arrays.length; ai++) {
     const array = arrays[ai];
     if (!array) continue;
-    const listed = await volumes.listRange(array, "listing snapshots");
+    const listed = await volumes.ldevs.listRange(array, "listing snapshots");
     const ldevs = new Map(listed.map((l) => [l.ldevId, l]));
     const sources = listed.filter((l) => classifyLabel(l.label ?? "") === "volume" && inPair(l));
     for (const pvol of sources) {

@@ -46,7 +46,7 @@ import {
   InvalidIdError,
   parseSnapshotId,
 } from "./ids.js";
-import { inPair } from "./ldev-placement.js";
+import { bytesOf, inPair } from "./ldev-placement.js";
 import { classifyLabel, sharedGroupKind, snapshotLabel } from "./names.js";
 import { inSharedGroup } from "./shared-groups.js";
 import type { SnapshotParameters } from "./parameters.js";
@@ -57,7 +57,6 @@ import { ShadowImageSnapshots } from "./shadow-image-snapshots.js";
 import { listSnapshots } from "./snapshot-list.js";
 import type { ListSnapshotsQuery, SnapshotPage } from "./snapshot-list.js";
 import type { Volume, VolumeService } from "./volumes.js";
-import { bytesOf } from "./volumes.js";
 
 export interface Snapshot {
   snapshotId: string;
@@ -123,7 +122,7 @@ export class SnapshotService {
     }
     const { id: sourceId, array } = this.volumes.locate(input.sourceVolumeId);
     const label = snapshotLabel(this.volumes.driverName, input.name);
-    const window = await this.volumes.windowOf(array, label, "looking up the snapshot");
+    const window = await this.volumes.ldevs.windowOf(array, label, "looking up the snapshot");
     const taken = window.find((l) => l.label === label);
     const existing = taken && inPair(taken) ? await this.pairOfSvol(array, taken.ldevId) : undefined;
     if (taken && existing) {
@@ -167,7 +166,7 @@ export class SnapshotService {
     const label = id.snapshotGroupName;
     const svol =
       found?.svol ??
-      (await this.volumes.windowOf(array, label, "looking up the snapshot's S-VOL")).find(
+      (await this.volumes.ldevs.windowOf(array, label, "looking up the snapshot's S-VOL")).find(
         (l) => l.label === label,
       );
     if (!svol) return;
@@ -176,7 +175,7 @@ export class SnapshotService {
     );
     if (!found && inPair(svol)) throw stillPaired;
     try {
-      await this.volumes.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
+      await this.volumes.ldevs.deleteLdev(array, svol, "deleting the snapshot's S-VOL");
     } catch (err) {
       // Read before its pair was deleted: a cascade pair leaves through SMPP, a while.
       if (err instanceof FailedPreconditionError) throw stillPaired;
@@ -227,7 +226,7 @@ export class SnapshotService {
       bytes: source.bytes,
       dataReductionMode: dataReductionOf(source.ldev),
     };
-    return this.volumes.placeSvol(array, wanted, undefined, window);
+    return this.volumes.ldevs.placeSvol(array, wanted, undefined, window);
   }
 
   /**
@@ -266,7 +265,7 @@ export class SnapshotService {
       return await onArray("reading the new snapshot", () => array.client.snapshots.get(ref));
     } catch (err) {
       // Nothing may be left behind: the S-VOL goes with the failed pair (it holds no data yet).
-      await this.volumes
+      await this.volumes.ldevs
         .deleteLdev(array, svol, "removing the S-VOL of a failed snapshot")
         .catch(() => undefined);
       throw pairCreateError(err, snapshotPoolId);
@@ -305,7 +304,7 @@ export class SnapshotService {
       await this.deletePair(array, pair);
       const svol = await this.ldev(array, pair.svolLdevId);
       if (svol && !inPair(svol))
-        await this.volumes.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
+        await this.volumes.ldevs.deleteLdev(array, svol, "removing the S-VOL of a failed snapshot");
       throw new ResourceExhaustedError(
         `the snapshot's pair was suspended (PSUE) before its image was stored; snapshot pool ${pair.snapshotPoolId ?? "?"} is probably full: free capacity in it, or use another pool (VolumeSnapshotClass parameter snapshotPool)`,
       );

@@ -3,7 +3,6 @@
  * The array is the source of truth: every answer is read back from it, nothing is cached that a
  * second controller or a restart would need.
  */
-import { VspError, VspNotFoundError } from "../array/errors.js";
 import type { Ldev, Snapshot as ArrayPair } from "../array/types.js";
 import { onArray } from "./array-errors.js";
 import type { ArrayRegistry, ManagedArray } from "./arrays.js";
@@ -14,16 +13,15 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
-  ResourceExhaustedError,
   StaleTokenError,
 } from "./errors.js";
 import type { VolumeId } from "./ids.js";
 import { formatVolumeId, InvalidIdError, parseVolumeId } from "./ids.js";
-import { freeSlots, inPair, inWindow, isOrphan, windowFor } from "./ldev-placement.js";
-import type { Window } from "./ldev-placement.js";
+import { LdevAllocator } from "./ldev-allocator.js";
+import { bytesOf, inPair } from "./ldev-placement.js";
 import { classifyLabel, sharedGroupKind, volumeLabel } from "./names.js";
 import { releaseShadowImagePairs, shadowImagePairsToRelease } from "./shadow-image-copies.js";
-import type { DataReduction, MutableParameters, VolumeParameters } from "./parameters.js";
+import type { MutableParameters, VolumeParameters } from "./parameters.js";
 
 export interface Volume {
   volumeId: string;
@@ -33,46 +31,20 @@ export interface Volume {
   bytes: bigint;
 }
 
+const BLOCK = 512n;
+
 export interface CreateVolumeInput {
   name: string;
   range: CapacityRange | null | undefined;
   parameters: VolumeParameters;
 }
 
-/** What `place` needs: the array-side label, and the LDEV to create when none carries it. */
-export interface PlaceLdevInput {
-  label: string;
-  poolId: number;
-  bytes: bigint;
-  dataReductionMode?: DataReduction | undefined;
-}
-
-export interface PlacedLdev {
-  ldev: Ldev;
-  /** True when an LDEV already carried the label (a retry); false when created or adopted now. */
-  existed: boolean;
-}
-
-const BLOCK = 512n;
-/** Attempts to claim a free id when concurrent creators (other tools) race us for it. */
-const CLAIM_ATTEMPTS = 5;
-/** What the array answers for an id no LDEV holds (§4). */
-const NOT_DEFINED = "NOT DEFINED";
-
-export function bytesOf(ldev: Pick<Ldev, "blockCapacity">): bigint {
-  return BigInt(ldev.blockCapacity ?? 0) * BLOCK;
-}
-
 export class VolumeService {
-  /**
-   * LDEVs this process is creating right now (`ldevKey`): never adopted as orphans by another call.
-   * Group snapshots add their S-VOLs here while they pair them (group-members.ts).
-   */
-  readonly creating = new Set<string>();
-
   constructor(
     readonly arrays: ArrayRegistry,
     readonly driverName: string,
+    /** Where volumes' and S-VOLs' LDEVs go and how they are found again (ldev-allocator.ts). */
+    readonly ldevs: LdevAllocator = new LdevAllocator(),
   ) {}
 
   async create(input: CreateVolumeInput): Promise<Volume> {
@@ -81,125 +53,9 @@ export class VolumeService {
     const bytes = sizeForRange(input.range);
     const label = volumeLabel(this.driverName, input.name);
     const { dataReductionMode } = input.parameters;
-    const placed = await this.place(array, { label, poolId, bytes, dataReductionMode });
+    const placed = await this.ldevs.place(array, { label, poolId, bytes, dataReductionMode });
     if (placed.existed) return this.reuse(array, placed.ldev, input, poolId);
     return this.toVolume(array, placed.ldev, label);
-  }
-
-  /**
-   * The LDEV carrying `label` (ldev-placement.ts): the one already there, else an orphan of the
-   * right shape adopted, else a new one at a free id of the label's window — labelled. Volumes and
-   * snapshot S-VOLs are placed this way. One read of the window (WINDOW ids) answers all three, so
-   * the cost does not grow with the array: no listing of the driver's range on this path.
-   */
-  async place(array: ManagedArray, input: PlaceLdevInput, read?: Ldev[]): Promise<PlacedLdev> {
-    const { label, poolId, bytes } = input;
-    const window = windowFor(label, array.config.ldevRange);
-    const listed = read ?? (await this.readWindow(array, window, "looking up the volume"));
-    const existing = listed.find((l) => l.label === label);
-    if (existing) return { ldev: existing, existed: true };
-
-    const orphan = listed.find((l) => isOrphan(l, poolId) && !this.creating.has(key(array, l.ldevId)));
-    const wanted = input.dataReductionMode ?? "disabled";
-    if (orphan && bytesOf(orphan) === bytes && (orphan.dataReductionMode ?? "disabled") === wanted) {
-      return { ldev: await this.finish(array, orphan, label), existed: false };
-    }
-    // An orphan of another size or capacity-saving mode cannot become this LDEV: it goes.
-    if (orphan) await this.deleteLdev(array, orphan, "removing an LDEV left by an interrupted create");
-
-    const defined = new Set(listed.filter((l) => l !== orphan).map((l) => l.ldevId));
-    const ldevId = await this.claim(array, window, defined, input);
-    const created: Ldev = {
-      ldevId,
-      emulationType: "OPEN-V-CVS",
-      blockCapacity: Number(bytes / BLOCK),
-      poolId,
-      attributes: ["CVS", "HDP"],
-      status: "NML",
-      numOfUsedBlock: 0,
-      numOfPorts: 0,
-      dataReductionMode: wanted,
-    };
-    return { ldev: await this.finish(array, created, label), existed: false };
-  }
-
-  /** The defined LDEVs of `label`'s window, in id order (one GET): what `place` and lookups read. */
-  windowOf(array: ManagedArray, label: string, doing: string): Promise<Ldev[]> {
-    return this.readWindow(array, windowFor(label, array.config.ldevRange), doing);
-  }
-
-  /** The defined LDEVs of a window, in id order: one GET of `window.count` ids. */
-  private async readWindow(array: ManagedArray, window: Window, doing: string): Promise<Ldev[]> {
-    const { start, end } = array.config.ldevRange;
-    const page = await onArray(doing, () =>
-      array.client.ldevs.list({ headLdevId: window.head, count: window.count }),
-    );
-    return page.filter(
-      (l) => l.emulationType !== NOT_DEFINED && inWindow(l, window) && l.ldevId >= start && l.ldevId <= end,
-    );
-  }
-
-  /**
-   * The S-VOL a new snapshot pair needs, placed by `wanted.label` like a volume. A leftover of an
-   * earlier attempt is reused when free and of the wanted size and pool (`checkLeftover` may refuse
-   * it first); one in another pair is FAILED_PRECONDITION; one of another size — left by an attempt
-   * before the source was expanded (a pair needs equal sizes) — is replaced.
-   */
-  async placeSvol(
-    array: ManagedArray,
-    wanted: PlaceLdevInput,
-    checkLeftover: (svol: Ldev) => void = () => undefined,
-    read?: Ldev[],
-  ): Promise<Ldev> {
-    const placed = await this.place(array, wanted, read);
-    if (!placed.existed) return placed.ldev;
-    const svol = placed.ldev;
-    if (inPair(svol)) {
-      throw new FailedPreconditionError(
-        `LDEV ${svol.ldevId}, labelled for this snapshot, is in another pair; remove that pair first`,
-      );
-    }
-    checkLeftover(svol);
-    if (bytesOf(svol) === wanted.bytes && svol.poolId === wanted.poolId) return svol;
-    await this.deleteLdev(array, svol, "replacing a stale S-VOL");
-    return (await this.place(array, wanted)).ldev;
-  }
-
-  /** The LDEV carrying `label` (in the label's window, where `place` puts it), or undefined. */
-  async findLabelled(array: ManagedArray, label: string): Promise<Ldev | undefined> {
-    const window = windowFor(label, array.config.ldevRange);
-    return (await this.readWindow(array, window, "looking up an LDEV by label")).find(
-      (l) => l.label === label,
-    );
-  }
-
-  /** Every DP volume in the driver's ldevRange from `from` on, in id order (16,384 a page). */
-  async listRange(array: ManagedArray, doing: string, from = array.config.ldevRange.start): Promise<Ldev[]> {
-    const { start, end } = array.config.ldevRange;
-    const out: Ldev[] = [];
-    for (let head = Math.max(start, from); head <= end;) {
-      const count = Math.min(16_384, end - head + 1);
-      const page = await onArray(doing, () =>
-        array.client.ldevs.list({ headLdevId: head, count, ldevOption: "dpVolume" }),
-      );
-      out.push(...page.filter((l) => l.ldevId >= start && l.ldevId <= end));
-      const last = page.at(-1);
-      if (!last || page.length < count) break;
-      head = last.ldevId + 1;
-    }
-    return out;
-  }
-
-  /** Deletes an LDEV the driver owns (forcing capacity-saving ones, §4); gone already is fine. */
-  async deleteLdev(array: ManagedArray, ldev: Ldev, doing: string): Promise<void> {
-    const force = (ldev.dataReductionMode ?? "disabled") !== "disabled";
-    try {
-      await onArray(doing, () =>
-        array.client.ldevs.delete(ldev.ldevId, force ? { isDataReductionDeleteForceExecute: true } : {}),
-      );
-    } catch (err) {
-      if (!(err instanceof VspNotFoundError)) throw err;
-    }
   }
 
   /** Idempotent: a volume that is gone, or whose LDEV now belongs to another volume, is deleted. */
@@ -214,7 +70,7 @@ export class VolumeService {
       throw new FailedPreconditionError(`volume is still mapped to hosts (${where}); unpublish it first`);
     }
     if (inPair(ldev)) await this.releasePairs(array, ldev);
-    await this.deleteLdev(array, ldev, "deleting the volume");
+    await this.ldevs.deleteLdev(array, ldev, "deleting the volume");
   }
 
   /**
@@ -320,7 +176,7 @@ export class VolumeService {
       const array = arrays[i];
       if (!array) continue;
       const from = i === start.arrayIndex ? start.ldevId : array.config.ldevRange.start;
-      for (const ldev of await this.listRange(array, "listing volumes", from)) {
+      for (const ldev of await this.ldevs.listRange(array, "listing volumes", from)) {
         if (classifyLabel(ldev.label ?? "") !== "volume") continue;
         if (volumes.length === limit) return { volumes, nextToken: `${i}.${ldev.ldevId}` };
         volumes.push(this.toVolume(array, ldev, ldev.label ?? ""));
@@ -393,60 +249,6 @@ export class VolumeService {
     }
     return this.toVolume(array, ldev, ldev.label ?? "");
   }
-
-  /**
-   * Creates the LDEV at a free id of the window, picked at random so that concurrent creates whose
-   * windows overlap seldom race for the same id; one that loses the race (LDEV_ALREADY_DEFINED)
-   * takes another. A full window is RESOURCE_EXHAUSTED: placing the LDEV elsewhere would make it
-   * unfindable by name from the window alone (ldev-placement.ts).
-   */
-  private async claim(
-    array: ManagedArray,
-    window: Window,
-    defined: Set<number>,
-    input: PlaceLdevInput,
-  ): Promise<number> {
-    const base = {
-      poolId: input.poolId,
-      blockCapacity: Number(input.bytes / BLOCK),
-      ...(input.dataReductionMode ? { dataReductionMode: input.dataReductionMode } : {}),
-    };
-    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const free = freeSlots(window, defined).filter((id) => !this.creating.has(key(array, id)));
-      const slot = free[Math.floor(Math.random() * free.length)];
-      if (slot === undefined) throw windowFull(array, window);
-      this.creating.add(key(array, slot));
-      try {
-        await onArray("creating the volume", () => array.client.ldevs.create({ ...base, ldevId: slot }));
-        return slot;
-      } catch (err) {
-        this.creating.delete(key(array, slot));
-        if (!(err instanceof VspError && err.is("LDEV_ALREADY_DEFINED"))) throw err;
-        // Someone else took the id between our read and our create: try another one.
-        defined.add(slot);
-      }
-    }
-    throw new FailedPreconditionError("could not claim a free LDEV id: other tools keep taking them; retry");
-  }
-
-  /** Labels the LDEV (`ldev` is what the array holds, as read or as just created). */
-  private async finish(array: ManagedArray, ldev: Ldev, label: string): Promise<Ldev> {
-    this.creating.add(key(array, ldev.ldevId));
-    try {
-      await onArray("labelling the volume", () => array.client.ldevs.modify(ldev.ldevId, { label }));
-      return { ...ldev, label };
-    } finally {
-      this.creating.delete(key(array, ldev.ldevId));
-    }
-  }
-}
-
-function windowFull(array: ManagedArray, window: Window): ResourceExhaustedError {
-  const { start, end } = array.config.ldevRange;
-  const last = window.head + window.count - 1;
-  return new ResourceExhaustedError(
-    `no free LDEV id: the ${window.count} ids this name may use (${window.head}-${last}) are all taken; the driver's ldevRange (${start}-${end}) is too full: widen it or delete volumes`,
-  );
 }
 
 /** Why a P-VOL cannot go: its snapshots, or copies still running out of it into other volumes. */
@@ -463,14 +265,6 @@ function dependentsMessage(pairs: ArrayPair[]): string {
     parts.push(`a copy in progress to ${copies.length} volume(s) (${targets}; retry when it completes)`);
   }
   return `volume still has snapshots or clones in progress: ${parts.join(" and ")}`;
-}
-
-export function ldevKey(array: ManagedArray, ldevId: number): string {
-  return key(array, ldevId);
-}
-
-function key(array: ManagedArray, ldevId: number): string {
-  return `${array.config.storageDeviceId}:${ldevId}`;
 }
 
 /** ListVolumes tokens: "<array index>.<next LDEV id>"; anything else is ABORTED per the spec. */
