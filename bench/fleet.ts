@@ -46,7 +46,7 @@ export interface FleetFigures {
     slowestMs: number;
     arrayJobs: number;
   };
-  createVolumeLatency: Record<number, { p50: number; p99: number; perSecond: number }>;
+  createVolumeLatency: Record<number, { p50: number; p99: number; perSecond: number; arrayBusy: number }>;
 }
 
 async function cost(stage: BenchStage, work: () => Promise<unknown>): Promise<Cost> {
@@ -299,29 +299,48 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/**
+ * CreateVolume with 1 and 100 calls in flight against the simulator in its own process: latency,
+ * volumes per second, and the share of the wall time the array's job queue was busy (1.0: the
+ * array, not the driver, is what limits the rate).
+ */
 async function createVolumeLatency(): Promise<FleetFigures["createVolumeLatency"]> {
   const out: FleetFigures["createVolumeLatency"] = {};
-  const stage = await startBenchStage();
+  const stage = await remoteStage(Number(process.env.BENCH_MAX_CONCURRENT_REQUESTS ?? 8));
+  const { controller } = stage.clients;
+  const create = (name: string) =>
+    call(controller, "CreateVolume", {
+      name,
+      capacity_range: { required_bytes: String(MIB) },
+      volume_capabilities: [CAP],
+    });
   try {
-    await createVolume(stage, "pvc-warm");
+    await create("pvc-warm");
     for (const inFlight of [1, 100]) {
       const total = 300;
       const ms: number[] = [];
       let next = 0;
+      await stage.admin("DELETE", "/simulator/stats");
       const started = performance.now();
       await Promise.all(
         Array.from({ length: inFlight }, async () => {
           while (next < total) {
             const i = next++;
             const t0 = performance.now();
-            await createVolume(stage, `pvc-lat-${inFlight}-${i}`);
+            await create(`pvc-lat-${inFlight}-${i}`);
             ms.push(performance.now() - t0);
           }
         }),
       );
       const wall = performance.now() - started;
+      const { jobQueue } = await stage.admin("GET", "/simulator/stats");
       ms.sort((a, b) => a - b);
-      out[inFlight] = { p50: percentile(ms, 50), p99: percentile(ms, 99), perSecond: (total * 1000) / wall };
+      out[inFlight] = {
+        p50: percentile(ms, 50),
+        p99: percentile(ms, 99),
+        perSecond: (total * 1000) / wall,
+        arrayBusy: jobQueue.busyMs / wall,
+      };
     }
   } finally {
     await stage.close();
@@ -335,7 +354,7 @@ export async function benchFleet(): Promise<FleetFigures> {
       byArraySize: {},
       bySnapshots: {},
       concurrentSnapshots: await concurrentSnapshots(),
-      createVolumeLatency: {},
+      createVolumeLatency: await createVolumeLatency(),
     };
   }
   return {
@@ -367,7 +386,7 @@ export function printFleet(f: FleetFigures): void {
   );
   for (const [inFlight, l] of Object.entries(f.createVolumeLatency)) {
     console.log(
-      `CreateVolume, ${inFlight} in flight: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, ${l.perSecond.toFixed(0)} volumes/s`,
+      `CreateVolume, ${inFlight} in flight: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, ${l.perSecond.toFixed(0)} volumes/s, array job queue busy ${(l.arrayBusy * 100).toFixed(0)} % of the time`,
     );
   }
 }

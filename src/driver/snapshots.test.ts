@@ -34,6 +34,7 @@ import {
   startSnapshotHarness,
 } from "../csi/test-support/snapshot-harness.js";
 import type { Services } from "../csi/test-support/snapshot-harness.js";
+import { REALISTIC_TIMINGS } from "../simulator/config.js";
 import { sharedGroupName, snapshotLabel } from "./names.js";
 import type { Snapshot } from "./snapshots.js";
 import type { Volume } from "./volumes.js";
@@ -313,5 +314,23 @@ describe("shared snapshot groups: only the array's own limits apply", () => {
     expect(pair?.snapshotGroupName).toBe(sharedGroupName("snapshots", source.ldev.ldevId + 1));
     expect(snap.readyToUse).toBe(true);
     expect((await healthy.snapshots.get(snap.snapshotId)).svolLdevId).toBe(pair?.svolLdevId);
+  });
+});
+
+describe("the cut and the split settling", () => {
+  it("CreateSnapshot answers at the cut (PSUP, not ready yet); a DeleteSnapshot right then waits for the split and deletes", async () => {
+    // A long split, so the answer provably comes while it settles (order and state, not time).
+    const { h, healthy } = await rig({ ...REALISTIC_TIMINGS, tiPairCreateMs: 200, tiSplitMs: 1_500 });
+    const source = await newVolume(healthy, "pvc-settle", MIB);
+    const snap = await healthy.snapshots.create({
+      name: "snap-settle",
+      sourceVolumeId: source.volumeId,
+      parameters: {},
+    });
+    expect(snap.status).toBe("PSUP");
+    expect(snap.readyToUse).toBe(false);
+    expect(pairs(h.t).find((p) => p.pvolLdevId === source.ldev.ldevId)?.splitTime).toBeDefined();
+    await healthy.snapshots.delete(snap.snapshotId);
+    expect(holdings(h.t)).toEqual({ ldevs: [source.ldev.ldevId], pairs: 0, groups: [] });
   });
 });

@@ -161,7 +161,19 @@ export class SnapshotService {
         "this snapshot is part of a group snapshot and cannot be deleted alone; delete its VolumeGroupSnapshot",
       );
     }
-    if (found) await this.deletePair(array, found.pair);
+    if (found) {
+      // A snapshot deleted right after CreateSnapshot answered may still be settling its split
+      // (PSUP), which the array will not delete: wait for it within the call, then delete.
+      const settled = TAKING.has(found.pair.status)
+        ? await pollUntil(
+            () => this.reread(array, found.pair),
+            (p) => !TAKING.has(p.status),
+            `the snapshot is still being taken (pair status ${found.pair.status}); retry`,
+            this.cutWait,
+          )
+        : found.pair;
+      await this.deletePair(array, settled);
+    }
     // The pair gone (a retry of an interrupted delete): its S-VOL is found by label in its window.
     const label = id.snapshotGroupName;
     const svol =
@@ -286,12 +298,7 @@ export class SnapshotService {
       muNumber: found.muNumber,
       snapshotGroupName: found.snapshotGroupName,
     };
-    const read = async () => {
-      const pair = await this.pairAt(array, id);
-      if (!pair || pair.svolLdevId !== found.svolLdevId)
-        throw new OperationInProgressError("the snapshot's pair went away while it was being taken; retry");
-      return pair;
-    };
+    const read = () => this.reread(array, found);
     const stillTaking = "the snapshot is still being taken (its pair is being created); retry";
     let pair = found;
     if (pair.status === "COPY")
@@ -340,6 +347,15 @@ export class SnapshotService {
   }
 
   // ---- lookups -------------------------------------------------------------------------------
+
+  /** The same pair (same P-VOL, MU and S-VOL) as the array shows it now; ABORTED when gone. */
+  private async reread(array: ManagedArray, found: ArrayPair): Promise<ArrayPair> {
+    const pair = await this.pairAt(array, found);
+    if (!pair || pair.svolLdevId !== found.svolLdevId) {
+      throw new OperationInProgressError("the snapshot's pair went away while it was being taken; retry");
+    }
+    return pair;
+  }
 
   /** The snapshot pair whose S-VOL is `svolLdevId`, or undefined (one GET). */
   private async pairOfSvol(array: ManagedArray, svolLdevId: number): Promise<ArrayPair | undefined> {

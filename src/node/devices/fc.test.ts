@@ -3,6 +3,8 @@
  * disk is chosen by WWID only — a reused LUN number showing another volume's WWID is never taken —
  * the multipath map is preferred, and removal flushes the map and deletes every path, verified.
  */
+import { rm } from "node:fs/promises";
+
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { FailedPreconditionError, OperationTimeoutError } from "../../driver/errors.js";
@@ -142,6 +144,21 @@ describe("FC attach", () => {
     lunAppears({ "3:0:0:5": "sdc", "4:0:1:5": "sdd" });
     setTimeout(() => void fake.map("dm-2", "mpatha", WWID, ["sdc", "sdd"]), 60);
     const device = await fc.attach(target());
+    expect(device.path).toBe(`${fake.root}/dev/dm-2`);
+  });
+
+  it("waits for the /dev node udev makes a moment after the map shows in sysfs", async () => {
+    await fake.file("etc/multipath.conf", "defaults { user_friendly_names yes }\n");
+    lunAppears({ "3:0:0:5": "sdc", "4:0:1:5": "sdd" });
+    await fake.map("dm-2", "mpatha", WWID, ["sdc", "sdd"]);
+    await rm(`${fake.root}/dev/dm-2`);
+    let nodeMade = false;
+    const attached = fc.attach(target()).then((device) => ({ device, nodeMade }));
+    await new Promise((r) => setTimeout(r, 50));
+    await fake.file("dev/dm-2", "");
+    nodeMade = true;
+    const { device, nodeMade: made } = await attached;
+    expect(made, "attach answered only once the node existed").toBe(true);
     expect(device.path).toBe(`${fake.root}/dev/dm-2`);
   });
 

@@ -170,11 +170,11 @@ export class ScsiHost {
     }
     if (map) {
       await this.verifyMap(map, wwid);
-      return this.verifyNode(map.name);
+      return this.verifyNode(map.name, deadline);
     }
     const disk = disks[0];
     if (!disk) throw new HostOperationError(`no SCSI disk with WWID ${wwid}`);
-    return this.verifyNode(disk.name);
+    return this.verifyNode(disk.name, deadline);
   }
 
   private async verifyMap(map: MultipathMap, wwid: string): Promise<void> {
@@ -187,11 +187,19 @@ export class ScsiHost {
     }
   }
 
-  /** The /dev node must be the very device sysfs describes (same major:minor). */
-  private async verifyNode(name: string): Promise<string> {
+  /**
+   * The /dev node must be the very device sysfs describes (same major:minor). udev makes the node a
+   * moment after the kernel shows the device in sysfs: a node not there yet is waited for (until
+   * `deadline`); a node of another device is refused at once.
+   */
+  private async verifyNode(name: string, deadline: number): Promise<string> {
     const path = this.host.dev(name);
     const expected = await readAttr(this.host.sys("block", name, "dev"));
-    const actual = await this.host.deviceNumber(path);
+    let actual = await this.host.deviceNumber(path);
+    while (actual === undefined && Date.now() < deadline) {
+      await sleep(this.timings.pollMs);
+      actual = await this.host.deviceNumber(path);
+    }
     if (expected === undefined || actual !== expected) {
       throw new HostOperationError(
         `${path} is not the block device ${name} (${expected ?? "?"}, found ${actual ?? "none"})`,
