@@ -35,8 +35,11 @@ import {
 } from "../csi/test-support/snapshot-harness.js";
 import type { Services } from "../csi/test-support/snapshot-harness.js";
 import { REALISTIC_TIMINGS } from "../simulator/config.js";
+import { ArrayRegistry } from "./arrays.js";
 import { sharedGroupName, snapshotLabel } from "./names.js";
+import { SnapshotService } from "./snapshots.js";
 import type { Snapshot } from "./snapshots.js";
+import { VolumeService } from "./volumes.js";
 import type { Volume } from "./volumes.js";
 
 const SIZE = 8 * MIB;
@@ -318,19 +321,41 @@ describe("shared snapshot groups: only the array's own limits apply", () => {
 });
 
 describe("the cut and the split settling", () => {
-  it("CreateSnapshot answers at the cut (PSUP, not ready yet); a DeleteSnapshot right then waits for the split and deletes", async () => {
-    // A long split, so the answer provably comes while it settles (order and state, not time).
-    const { h, healthy } = await rig({ ...REALISTIC_TIMINGS, tiPairCreateMs: 200, tiSplitMs: 1_500 });
+  it("CreateSnapshot waits for the split to settle (PSUP → PSUS) and answers a ready snapshot", async () => {
+    const { h, healthy } = await rig({ ...REALISTIC_TIMINGS, tiPairCreateMs: 200, tiSplitMs: 600 });
     const source = await newVolume(healthy, "pvc-settle", MIB);
     const snap = await healthy.snapshots.create({
       name: "snap-settle",
       sourceVolumeId: source.volumeId,
       parameters: {},
     });
-    expect(snap.status).toBe("PSUP");
-    expect(snap.readyToUse).toBe(false);
+    expect(snap).toMatchObject({ status: "PSUS", readyToUse: true });
+    expect(pairs(h.t).find((p) => p.pvolLdevId === source.ldev.ldevId)?.status).toBe("PSUS");
+  });
+
+  it("a call whose time runs out while the split settles answers the cut snapshot, not ready; a DeleteSnapshot then waits and deletes", async () => {
+    // A split far longer than the call may wait: the answer provably comes while it settles.
+    const { h, inner } = await rig({ ...REALISTIC_TIMINGS, tiPairCreateMs: 200, tiSplitMs: 4_000 });
+    const config = h.config.arrays[0];
+    if (!config) throw new Error("no array");
+    const volumes = new VolumeService(
+      new ArrayRegistry([{ config, client: inner }], config.name),
+      DRIVER_NAME,
+    );
+    const impatient = new SnapshotService(volumes, {}, { waitMs: 1_500 });
+    const source = await volumes.create({
+      name: "pvc-settle",
+      range: { required_bytes: String(MIB) },
+      parameters: {},
+    });
+    const snap = await impatient.create({
+      name: "snap-settle",
+      sourceVolumeId: source.volumeId,
+      parameters: {},
+    });
+    expect(snap).toMatchObject({ status: "PSUP", readyToUse: false });
     expect(pairs(h.t).find((p) => p.pvolLdevId === source.ldev.ldevId)?.splitTime).toBeDefined();
-    await healthy.snapshots.delete(snap.snapshotId);
+    await new SnapshotService(volumes).delete(snap.snapshotId);
     expect(holdings(h.t)).toEqual({ ldevs: [source.ldev.ldevId], pairs: 0, groups: [] });
   });
 });

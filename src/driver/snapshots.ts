@@ -317,7 +317,27 @@ export class SnapshotService {
       );
     }
     if (BEFORE_CUT.has(pair.status)) throw new OperationInProgressError(stillTaking);
-    return pair;
+    return pair.status === "PSUP" ? this.settled(array, pair) : pair;
+  }
+
+  /**
+   * A cut pair whose split still settles (PSUP) once it has settled (PSUS), so that the answer is
+   * a snapshot ready to restore from, as the sidecars and csi-sanity expect of a quick split. The
+   * image is already fixed: when the call's time runs out first, the answer says not ready yet.
+   */
+  private async settled(array: ManagedArray, cut: ArrayPair): Promise<ArrayPair> {
+    const settling = "the snapshot's split is settling";
+    try {
+      return await pollUntil(
+        () => this.reread(array, cut),
+        (p) => p.status !== "PSUP",
+        settling,
+        this.cutWait,
+      );
+    } catch (err) {
+      if (err instanceof OperationInProgressError && err.message === settling) return cut;
+      throw err;
+    }
   }
 
   // ---- deletion ----------------------------------------------------------------------------
