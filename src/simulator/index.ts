@@ -88,6 +88,7 @@ export class Simulator {
       close: () =>
         new Promise<void>((resolve, reject) => {
           this.core.stopClock();
+          this.core.store.flush();
           if ("closeAllConnections" in server) server.closeAllConnections();
           server.close((err) => {
             if (err) reject(err);

@@ -53,4 +53,24 @@ describe("state store", () => {
     await writeFile(join(dir, "state.json"), "{not json");
     expect(() => StateStore.open(config)).toThrow(SyntaxError);
   });
+
+  it("writes a state whose writes are slow behind, at most once per interval, and flush() writes it now", async () => {
+    dir = await mkdtemp(join(tmpdir(), "vsp-state-"));
+    const config = defaultConfig(dir);
+    // Every write counts as slow: the store writes behind from its second save on.
+    const store = StateStore.open(config, 0);
+    const onDisk = () => StateStore.open(config).state.pools[0]?.warningThreshold;
+    store.state.pools[0]!.warningThreshold = 61;
+    store.save();
+    store.state.pools[0]!.warningThreshold = 62;
+    store.save();
+    expect(onDisk(), "the saves are pending, not written yet").not.toBe(62);
+    store.flush();
+    expect(onDisk()).toBe(62);
+    store.state.pools[0]!.warningThreshold = 63;
+    store.save();
+    // Written by the store's own timer, with no further save or flush.
+    for (let i = 0; i < 500 && onDisk() !== 63; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(onDisk()).toBe(63);
+  });
 });

@@ -257,16 +257,25 @@ export function iqnFor(storageDeviceId: string, portId: string, hostGroupNumber:
  * Persists state as JSON with write-to-temp + rename, so a crash mid-write leaves the previous
  * state intact. Called once per completed job: the state file never shows half a job.
  */
+/** Writes slower than this (ms) make a store write behind, at most once per WRITE_BEHIND_MS. */
+const SLOW_WRITE_MS = 20;
+const WRITE_BEHIND_MS = 250;
+
 export class StateStore {
   readonly file: string;
   state: SimState;
 
-  private constructor(file: string, state: SimState) {
+  private constructor(
+    file: string,
+    state: SimState,
+    private readonly slowWriteMs: number,
+  ) {
     this.file = file;
     this.state = state;
   }
 
-  static open(config: SimConfig): StateStore {
+  /** `slowWriteMs`: a write slower than this makes the store write behind (see `save`). */
+  static open(config: SimConfig, slowWriteMs = SLOW_WRITE_MS): StateStore {
     mkdirSync(config.dataDir, { recursive: true });
     const file = join(config.dataDir, "state.json");
     let state: SimState;
@@ -276,14 +285,45 @@ export class StateStore {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       state = initialState(config);
     }
-    const store = new StateStore(file, state);
+    const store = new StateStore(file, state, slowWriteMs);
     store.save();
     return store;
   }
 
+  /**
+   * Persists the state. A small state is written at once (write + rename), after every job, as
+   * always. A big one — tens of megabytes at 10,000 LDEVs and as many pairs, where one write takes
+   * longer than SLOW_WRITE_MS — is written behind: at most once per WRITE_BEHIND_MS, so that the
+   * array's throughput does not fall as it fills up. `flush()` (called on close) writes what is
+   * pending. sim: a simulator killed with SIGKILL loses up to the last interval of a big state.
+   */
   save(): void {
+    this.dirty = true;
+    if (this.lastWriteMs < this.slowWriteMs) {
+      this.flush();
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.flush();
+    }, WRITE_BEHIND_MS);
+    this.timer.unref();
+  }
+
+  /** Writes the state now if anything is pending. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.dirty) return;
+    this.dirty = false;
+    const started = performance.now();
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.state));
     renameSync(tmp, this.file);
+    this.lastWriteMs = performance.now() - started;
   }
+
+  private dirty = false;
+  private lastWriteMs = 0;
+  private timer: NodeJS.Timeout | undefined;
 }
