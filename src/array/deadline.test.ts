@@ -7,7 +7,6 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-import { MockAgent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { currentDeadline, runWithDeadline } from "../deadline.js";
@@ -15,12 +14,8 @@ import { VspClient } from "./client.js";
 import { VspBusyError, VspJobTimeoutError, VspTransportError } from "./errors.js";
 import type { VspClientOptions } from "./options.js";
 import { rejectionOf } from "./test-support/client-harness.js";
+import { JSON_HEADERS, LOCK_PATH, ORIGIN, ROOT, SID, mockArray } from "./test-support/mock-array.js";
 
-const SID = "886000123456";
-const ORIGIN = "http://array.test:443";
-const ROOT = `/ConfigurationManager/v1/objects/storages/${SID}`;
-const LOCK_PATH = `/ConfigurationManager/v1/${SID}/services/resource-group-service/actions/lock/invoke`;
-const JSON_HEADERS = { "content-type": "application/json" };
 const BUSY = { messageId: "KART00003-E", solutionType: "RETRY" };
 
 let client: VspClient | undefined;
@@ -46,20 +41,6 @@ function deadlineClient(overrides: Partial<VspClientOptions> = {}): VspClient {
     deadline: currentDeadline,
     ...overrides,
   });
-}
-
-/** A MockAgent that answers login and logout, with network access disabled. */
-function mockArray(): MockAgent {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  const pool = agent.get(ORIGIN);
-  pool
-    .intercept({ path: `${ROOT}/sessions`, method: "POST" })
-    .reply(200, { token: "tok-1", sessionId: 7 }, { headers: JSON_HEADERS });
-  pool
-    .intercept({ path: `${ROOT}/sessions/7`, method: "DELETE" })
-    .reply(200, { sessionId: 7 }, { headers: JSON_HEADERS });
-  return agent;
 }
 
 describe("the retry loop and the call's deadline", () => {

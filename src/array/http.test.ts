@@ -5,7 +5,6 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { MockAgent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { Simulator } from "../simulator/index.js";
@@ -14,12 +13,8 @@ import { VspClient } from "./client.js";
 import type { VspClientOptions } from "./options.js";
 import { VspBusyError, VspError, VspNotFoundError, VspServerError, VspTransportError } from "./errors.js";
 import { rejectionOf } from "./test-support/client-harness.js";
+import { JSON_HEADERS, LOCK_PATH, ORIGIN, ROOT, SID, mockArray } from "./test-support/mock-array.js";
 
-const SID = "886000123456";
-const ORIGIN = "http://array.test:443";
-const ROOT = `/ConfigurationManager/v1/objects/storages/${SID}`;
-const LOCK_PATH = `/ConfigurationManager/v1/${SID}/services/resource-group-service/actions/lock/invoke`;
-const JSON_HEADERS = { "content-type": "application/json" };
 const HTML_HEADERS = { "content-type": "text/html; charset=utf-8" };
 
 let client: VspClient | undefined;
@@ -38,20 +33,6 @@ function base(overrides: Partial<VspClientOptions> = {}): VspClientOptions {
     retry: { budgetMs: 500, baseDelayMs: 5, maxDelayMs: 20 },
     ...overrides,
   };
-}
-
-/** A MockAgent that answers login and logout, with network access disabled. */
-function mockArray(): MockAgent {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  const pool = agent.get(ORIGIN);
-  pool
-    .intercept({ path: `${ROOT}/sessions`, method: "POST" })
-    .reply(200, { token: "tok-1", sessionId: 7 }, { headers: JSON_HEADERS });
-  pool
-    .intercept({ path: `${ROOT}/sessions/7`, method: "DELETE" })
-    .reply(200, { sessionId: 7 }, { headers: JSON_HEADERS });
-  return agent;
 }
 
 describe("answers that are not the documented JSON", () => {

@@ -35,6 +35,7 @@ import {
 } from "../csi/test-support/snapshot-harness.js";
 import type { Services } from "../csi/test-support/snapshot-harness.js";
 import { REALISTIC_TIMINGS } from "../simulator/config.js";
+import { tiPairState } from "../simulator/test-support/seed.js";
 import { ArrayRegistry } from "./arrays.js";
 import { sharedGroupName, snapshotLabel } from "./names.js";
 import { SnapshotService } from "./snapshots.js";
@@ -292,21 +293,9 @@ describe("shared snapshot groups: only the array's own limits apply", () => {
     state.snapshotGroups.push({ snapshotGroupName: full, isConsistencyGroup: false });
     for (let i = 0; i < 8_192; i++) {
       // Pairs of other P-VOLs (ids the driver's range does not use) that fill the group.
-      state.tiPairs.push({
-        pvolLdevId: 60_000 + (i % 64),
-        muNumber: Math.floor(i / 64),
-        snapshotGroupName: full,
-        snapshotPoolId: 0,
-        isConsistencyGroup: false,
-        isClone: false,
-        canCascade: false,
-        clonesAutomation: false,
-        copySpeed: "medium",
-        status: "PSUS",
-        isWrittenInSvol: false,
-        hasSnapshotData: false,
-        createdTime: "2026-01-01T00:00:00Z",
-      });
+      state.tiPairs.push(
+        tiPairState({ pvolLdevId: 60_000 + (i % 64), muNumber: Math.floor(i / 64), snapshotGroupName: full }),
+      );
     }
     const snap = await healthy.snapshots.create({
       name: "snap-next",

@@ -4,7 +4,7 @@
  */
 import { allocateNaa } from "../model.js";
 import type { SimCore } from "../core.js";
-import type { LdevState } from "../state.js";
+import type { LdevState, TiPairState } from "../state.js";
 
 export async function seedLdev(
   sim: SimCore,
@@ -28,4 +28,23 @@ export async function seedLdev(
   await sim.blocks.create(ldevId, bytes);
   sim.store.save();
   return ldev;
+}
+
+/** A split Thin Image pair without S-VOL, for filling groups and volumes up to the array's limits. */
+export function tiPairState(
+  pair: Pick<TiPairState, "pvolLdevId" | "muNumber" | "snapshotGroupName"> & Partial<TiPairState>,
+): TiPairState {
+  return {
+    snapshotPoolId: 0,
+    isConsistencyGroup: false,
+    isClone: false,
+    canCascade: false,
+    clonesAutomation: false,
+    copySpeed: "medium",
+    status: "PSUS",
+    isWrittenInSvol: false,
+    hasSnapshotData: false,
+    createdTime: "2026-01-01T00:00:00Z",
+    ...pair,
+  };
 }
