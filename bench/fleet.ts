@@ -208,6 +208,18 @@ async function bySnapshots(): Promise<FleetFigures["bySnapshots"]> {
   return out;
 }
 
+/** Retries ABORTED (another call on the same volume still running) as the snapshotter would. */
+async function asTheSidecarRetries<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as { code?: number }).code !== 10 || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+    }
+  }
+}
+
 /**
  * 10 snapshots on each of 1,000 volumes through the driver (16 calls in flight, instant timings):
  * 10,000 snapshots on one array, five times the 2,048 that one snapshot group per snapshot allowed.
@@ -226,9 +238,10 @@ async function manySnapshots(volumes = 1_000, each = 10): Promise<FleetFigures["
         label: volumeLabel(DEFAULT_DRIVER_NAME, `seeded-${ldevId}`),
       });
     });
-    const jobs = sources.flatMap((source, v) =>
-      Array.from({ length: each }, (_, s) => ({ source, name: `snap-${v}-${s}` })),
-    );
+    // Round by round, as a schedule takes them: one snapshot of each volume, then the next.
+    const jobs = Array.from({ length: each }, (_, s) =>
+      sources.map((source, v) => ({ source, name: `snap-${v}-${s}` })),
+    ).flat();
     const log = stage.sim.core.requestLog.length;
     let next = 0;
     const started = performance.now();
@@ -236,7 +249,7 @@ async function manySnapshots(volumes = 1_000, each = 10): Promise<FleetFigures["
       Array.from({ length: 16 }, async () => {
         while (next < jobs.length) {
           const job = jobs[next++];
-          if (job) await createSnapshot(stage, job.name, job.source);
+          if (job) await asTheSidecarRetries(() => createSnapshot(stage, job.name, job.source));
         }
       }),
     );

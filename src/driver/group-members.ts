@@ -60,7 +60,7 @@ export async function addMembers(
   const guarded: number[] = [];
   const guard = (id: number) => {
     guarded.push(id);
-    volumes.ldevs.reserve(array, id);
+    volumes.ldevs.reserve(array, id, group);
   };
   for (const slot of slots) {
     const id = "adopt" in slot ? slot.adopt : slot.create;
@@ -117,7 +117,7 @@ function chooseSlots(
       (l) =>
         inWindow(l, window) &&
         !taken.has(l.ldevId) &&
-        !volumes.ldevs.isReserved(array, l.ldevId) &&
+        !volumes.ldevs.isReserved(array, l.ldevId, group) &&
         isOrphan(l, poolId) &&
         bytesOf(l) === bytesOf(pvol) &&
         (l.dataReductionMode ?? "disabled") === (pvol.dataReductionMode ?? "disabled"),

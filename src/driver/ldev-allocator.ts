@@ -2,8 +2,8 @@
  * Where the driver's LDEVs go and how they are found again: volumes, snapshot S-VOLs and copy
  * targets are placed by label in the label's window of the driver's ldevRange (ldev-placement.ts),
  * looked up there with one read, adopted when a crash left them unlabelled, and deleted. The
- * LDEVs this process is creating right now are reserved here, so a concurrent call never adopts
- * one as an orphan; nothing outside this module writes that set.
+ * LDEVs this process is creating or pairing are reserved here (and for a while after), so a
+ * concurrent call never adopts one as an orphan from a window it read before the label landed.
  */
 import { VspError, VspNotFoundError } from "../array/errors.js";
 import type { Ldev } from "../array/types.js";
@@ -33,22 +33,36 @@ const BLOCK = 512n;
 const CLAIM_ATTEMPTS = 5;
 /** What the array answers for an id no LDEV holds (§4). */
 const NOT_DEFINED = "NOT DEFINED";
+/** How long an LDEV this process used stays off limits to other labels (see `reserved`). */
+const RECENT_MS = 5 * 60_000;
 
 export class LdevAllocator {
-  /** `storageDeviceId:ldevId` of the LDEVs this process is creating or pairing right now. */
-  private readonly creating = new Set<string>();
+  /**
+   * LDEVs this process is creating, labelling or pairing (`storageDeviceId:ldevId`), with the label
+   * they are for, kept RECENT_MS past their release. Another call's read of a window may be older
+   * than the label it would show now: until then the LDEV looks like an orphan, and adopting it
+   * would take another snapshot's S-VOL. An orphan a crash left belongs to a process that is gone,
+   * so no LDEV of a live process is one — except for a retry of the same name, which may adopt it.
+   */
+  private readonly reserved = new Map<string, { label: string; until: number }>();
 
-  /** Marks an LDEV as being created or paired by this process: never adopted as an orphan. */
-  reserve(array: ManagedArray, ldevId: number): void {
-    this.creating.add(key(array, ldevId));
+  /** Marks an LDEV as in use by this process for `label` (another label never adopts it). */
+  reserve(array: ManagedArray, ldevId: number, label: string): void {
+    this.reserved.set(key(array, ldevId), { label, until: Number.POSITIVE_INFINITY });
   }
 
+  /** Done with the LDEV; it stays off limits to other labels for RECENT_MS. */
   release(array: ManagedArray, ldevId: number): void {
-    this.creating.delete(key(array, ldevId));
+    const entry = this.reserved.get(key(array, ldevId));
+    if (entry) entry.until = Date.now() + RECENT_MS;
   }
 
-  isReserved(array: ManagedArray, ldevId: number): boolean {
-    return this.creating.has(key(array, ldevId));
+  /** Whether the LDEV is this process's, for another label than `label` (any label: undefined). */
+  isReserved(array: ManagedArray, ldevId: number, label?: string): boolean {
+    const now = Date.now();
+    for (const [k, e] of this.reserved) if (e.until <= now) this.reserved.delete(k);
+    const entry = this.reserved.get(key(array, ldevId));
+    return entry !== undefined && (label === undefined || entry.label !== label);
   }
 
   /**
@@ -64,7 +78,7 @@ export class LdevAllocator {
     const existing = listed.find((l) => l.label === label);
     if (existing) return { ldev: existing, existed: true };
 
-    const orphan = listed.find((l) => isOrphan(l, poolId) && !this.isReserved(array, l.ldevId));
+    const orphan = listed.find((l) => isOrphan(l, poolId) && !this.isReserved(array, l.ldevId, label));
     const wanted = input.dataReductionMode ?? "disabled";
     if (orphan && bytesOf(orphan) === bytes && (orphan.dataReductionMode ?? "disabled") === wanted) {
       return { ldev: await this.finish(array, orphan, label), existed: false };
@@ -188,7 +202,7 @@ export class LdevAllocator {
       const free = freeSlots(window, defined).filter((id) => !this.isReserved(array, id));
       const slot = free[Math.floor(Math.random() * free.length)];
       if (slot === undefined) throw windowFull(array, window);
-      this.reserve(array, slot);
+      this.reserve(array, slot, input.label);
       try {
         await onArray("creating the volume", () => array.client.ldevs.create({ ...base, ldevId: slot }));
         return slot;
@@ -204,7 +218,7 @@ export class LdevAllocator {
 
   /** Labels the LDEV (`ldev` is what the array holds, as read or as just created). */
   private async finish(array: ManagedArray, ldev: Ldev, label: string): Promise<Ldev> {
-    this.reserve(array, ldev.ldevId);
+    this.reserve(array, ldev.ldevId, label);
     try {
       await onArray("labelling the volume", () => array.client.ldevs.modify(ldev.ldevId, { label }));
       return { ...ldev, label };
