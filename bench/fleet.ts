@@ -242,7 +242,7 @@ async function manySnapshots(volumes = 1_000, each = 10): Promise<FleetFigures["
     const jobs = Array.from({ length: each }, (_, s) =>
       sources.map((source, v) => ({ source, name: `snap-${v}-${s}` })),
     ).flat();
-    const log = stage.sim.core.requestLog.length;
+    const logged = stage.sim.core.requestsLogged;
     let next = 0;
     const started = performance.now();
     await Promise.all(
@@ -260,7 +260,7 @@ async function manySnapshots(volumes = 1_000, each = 10): Promise<FleetFigures["
       snapshots: state.tiPairs.filter((p) => !p.isClone && p.status === "PSUS").length,
       wallMs,
       groups: groups.size,
-      restCalls: stage.sim.core.requestLog.length - log,
+      restCalls: stage.sim.core.requestsLogged - logged,
     };
   } finally {
     await stage.close();
@@ -409,32 +409,20 @@ async function createVolumeLatency(): Promise<FleetFigures["createVolumeLatency"
   return out;
 }
 
+/**
+ * Every section, or those BENCH_ONLY names (comma-separated: costs, concurrent, many, latency);
+ * `many` (10,000 snapshots) takes about 20 minutes on 2 cores, bound by the simulator.
+ */
 export async function benchFleet(): Promise<FleetFigures> {
-  if (process.env.BENCH_ONLY === "many") {
-    const none = { n: 0, wallMs: 0, idealMs: 0, oneAloneMs: 0, slowestMs: 0, arrayJobs: 0 };
-    return {
-      byArraySize: {},
-      bySnapshots: {},
-      concurrentSnapshots: none,
-      manySnapshots: await manySnapshots(),
-      createVolumeLatency: {},
-    };
-  }
-  if (process.env.BENCH_ONLY === "concurrent") {
-    return {
-      byArraySize: {},
-      bySnapshots: {},
-      concurrentSnapshots: await concurrentSnapshots(),
-      manySnapshots: await manySnapshots(),
-      createVolumeLatency: await createVolumeLatency(),
-    };
-  }
+  const only = process.env.BENCH_ONLY?.split(",");
+  const run = (section: string) => only === undefined || only.includes(section);
+  const none = { n: 0, wallMs: 0, idealMs: 0, oneAloneMs: 0, slowestMs: 0, arrayJobs: 0 };
   return {
-    byArraySize: await byArraySize(),
-    bySnapshots: await bySnapshots(),
-    concurrentSnapshots: await concurrentSnapshots(),
-    manySnapshots: await manySnapshots(),
-    createVolumeLatency: await createVolumeLatency(),
+    byArraySize: run("costs") ? await byArraySize() : {},
+    bySnapshots: run("costs") ? await bySnapshots() : {},
+    concurrentSnapshots: run("concurrent") ? await concurrentSnapshots() : none,
+    manySnapshots: run("many") ? await manySnapshots() : { snapshots: 0, wallMs: 0, groups: 0, restCalls: 0 },
+    createVolumeLatency: run("latency") ? await createVolumeLatency() : {},
   };
 }
 
@@ -453,14 +441,16 @@ export function printFleet(f: FleetFigures): void {
   table("REST calls and response bytes per operation, by LDEVs on the array", f.byArraySize);
   table("REST calls and response bytes per operation, by snapshots of the volume", f.bySnapshots);
   const c = f.concurrentSnapshots;
-  console.log(
-    `${c.n} CreateSnapshot at once (realistic timings): ${(c.wallMs / 1000).toFixed(1)} s, ideal ${(c.idealMs / 1000).toFixed(1)} s ` +
-      `(ratio ${(c.idealMs / c.wallMs).toFixed(2)}; the array's job queue ran ${c.arrayJobs} jobs); one alone ${(c.oneAloneMs / 1000).toFixed(2)} s; slowest call ${(c.slowestMs / 1000).toFixed(1)} s`,
-  );
+  if (c.n > 0)
+    console.log(
+      `${c.n} CreateSnapshot at once (realistic timings): ${(c.wallMs / 1000).toFixed(1)} s, ideal ${(c.idealMs / 1000).toFixed(1)} s ` +
+        `(ratio ${(c.idealMs / c.wallMs).toFixed(2)}; the array's job queue ran ${c.arrayJobs} jobs); one alone ${(c.oneAloneMs / 1000).toFixed(2)} s; slowest call ${(c.slowestMs / 1000).toFixed(1)} s`,
+    );
   const m = f.manySnapshots;
-  console.log(
-    `${m.snapshots} snapshots on one array (10 on each of 1,000 volumes): ${(m.wallMs / 1000).toFixed(0)} s through the driver, ${m.restCalls} REST calls, in ${m.groups} shared snapshot groups`,
-  );
+  if (m.snapshots > 0)
+    console.log(
+      `${m.snapshots} snapshots on one array (10 on each of 1,000 volumes): ${(m.wallMs / 1000).toFixed(0)} s through the driver, ${m.restCalls} REST calls, in ${m.groups} shared snapshot groups`,
+    );
   for (const [inFlight, l] of Object.entries(f.createVolumeLatency)) {
     console.log(
       `CreateVolume, ${inFlight} in flight: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, ${l.perSecond.toFixed(0)} volumes/s, array job queue busy ${(l.arrayBusy * 100).toFixed(0)} % of the time`,

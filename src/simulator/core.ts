@@ -133,7 +133,11 @@ export class SimCore {
     return run;
   }
 
+  /** Requests logged since start; the log itself keeps only the last REQUEST_LOG_LIMIT. */
+  requestsLogged = 0;
+
   logRequest(entry: RequestLogEntry): void {
+    this.requestsLogged++;
     this.requestLog.push(entry);
     if (this.requestLog.length > REQUEST_LOG_LIMIT)
       this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_LIMIT);
