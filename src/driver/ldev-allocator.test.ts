@@ -3,32 +3,15 @@
  * orphan, an LDEV another call is using or has just labelled, from a window read before the label
  * landed (the fleet bench found a snapshot's S-VOL relabelled that way).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { VspClient } from "../array/client.js";
-import type { DriverHarness } from "../csi/test-support/driver-harness.js";
-import { clientOf, MIB, servicesOver, startSnapshotHarness } from "../csi/test-support/snapshot-harness.js";
-import type { Services } from "../csi/test-support/snapshot-harness.js";
+import { MIB, useServiceRig } from "../csi/test-support/snapshot-harness.js";
 
-let h: DriverHarness | undefined;
-let client: VspClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-  await h?.stop();
-  h = undefined;
-});
-
-async function rig(): Promise<Services> {
-  h = await startSnapshotHarness();
-  client = clientOf(h);
-  return servicesOver(h, client);
-}
+const rig = useServiceRig();
 
 describe("LdevAllocator", () => {
   it("never adopts an LDEV this process just labelled for another name, even from a stale window read", async () => {
-    const s = await rig();
+    const { h, healthy: s } = await rig();
     const ldevs = s.volumes.ldevs;
     const [array] = s.volumes.arrays.all();
     if (!array) throw new Error("no array");
@@ -38,11 +21,11 @@ describe("LdevAllocator", () => {
     const stale = [{ ...a.ldev, label: "" }];
     const b = await ldevs.place(array, { label: "cv-bbbbbbbbbbbbbbbbbbbbbbbbbbbbb", ...wanted }, stale);
     expect(b.ldev.ldevId).not.toBe(a.ldev.ldevId);
-    expect(h?.t.sim.core.state.ldevs[String(a.ldev.ldevId)]?.label).toBe("cv-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    expect(h.t.sim.core.state.ldevs[String(a.ldev.ldevId)]?.label).toBe("cv-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
   });
 
   it("lets a retry of the same name adopt the orphan its own failed call left", async () => {
-    const s = await rig();
+    const { healthy: s } = await rig();
     const ldevs = s.volumes.ldevs;
     const [array] = s.volumes.arrays.all();
     if (!array) throw new Error("no array");

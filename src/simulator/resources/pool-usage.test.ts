@@ -4,6 +4,7 @@ import { MIB } from "../config.js";
 import type { SimCore } from "../core.js";
 import { basicAuth, startTestSim } from "../test-support/harness.js";
 import type { TestSim } from "../test-support/harness.js";
+import { tiPairState } from "../test-support/seed.js";
 import { registerSnapshotUsage } from "./pool-usage.js";
 
 const PAGE = 42 * MIB;
@@ -109,21 +110,15 @@ describe("thin provisioning, as the pool and the LDEV report it", () => {
     registerSnapshotUsage(testSnapshotUsage); // a second registration is the same provider
     const before = await pool(2);
     snapshotBytes.set(2, 100 * MIB);
-    t.sim.core.state.tiPairs.push({
-      pvolLdevId: 1,
-      muNumber: 0,
-      snapshotGroupName: "g",
-      snapshotPoolId: 2,
-      isConsistencyGroup: false,
-      isClone: false,
-      canCascade: false,
-      clonesAutomation: false,
-      copySpeed: "medium",
-      status: "PSUS",
-      isWrittenInSvol: false,
-      hasSnapshotData: true,
-      createdTime: "2026-01-01T00:00:00Z",
-    });
+    t.sim.core.state.tiPairs.push(
+      tiPairState({
+        pvolLdevId: 1,
+        muNumber: 0,
+        snapshotGroupName: "g",
+        snapshotPoolId: 2,
+        hasSnapshotData: true,
+      }),
+    );
     const after = await pool(2);
     expect(after).toMatchObject({
       snapshotCount: 1,

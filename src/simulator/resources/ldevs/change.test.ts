@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GIB, MIB } from "../../config.js";
 import { basicAuth, startTestSim } from "../../test-support/harness.js";
 import type { TestSim } from "../../test-support/harness.js";
+import { tiPairState } from "../../test-support/seed.js";
 import type { TiStatus } from "../../state.js";
 
 let t: TestSim;
@@ -43,21 +44,15 @@ async function read(ldevId: number, offset: number, length: number): Promise<Buf
 }
 
 function pushTiPair(status: TiStatus): void {
-  t.sim.core.state.tiPairs.push({
-    pvolLdevId: 1,
-    muNumber: 0,
-    snapshotGroupName: "g",
-    snapshotPoolId: 0,
-    isConsistencyGroup: false,
-    isClone: false,
-    canCascade: false,
-    clonesAutomation: false,
-    copySpeed: "medium",
-    status,
-    isWrittenInSvol: false,
-    hasSnapshotData: status === "PSUS",
-    createdTime: "2026-01-01T00:00:00Z",
-  });
+  t.sim.core.state.tiPairs.push(
+    tiPairState({
+      pvolLdevId: 1,
+      muNumber: 0,
+      snapshotGroupName: "g",
+      status,
+      hasSnapshotData: status === "PSUS",
+    }),
+  );
 }
 
 describe("PATCH /ldevs/{id}", () => {
