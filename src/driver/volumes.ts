@@ -190,22 +190,24 @@ export class VolumeService {
    * LDEV anyway, or learns enough from other objects, saves the GET); NOT_FOUND when not ours.
    */
   locate(volumeId: string): { id: VolumeId; array: ManagedArray } {
-    if (volumeId === "") throw new InvalidArgumentError("volume_id is required");
-    const notFound = () => new NotFoundError(`volume ${volumeId} does not exist`);
-    let id: VolumeId;
-    try {
-      id = parseVolumeId(volumeId);
-    } catch (err) {
-      if (err instanceof InvalidIdError) throw notFound();
-      throw err;
-    }
-    const array = this.arrays.byStorageDeviceId(id.storageDeviceId);
-    if (!array) throw notFound();
-    return { id, array };
+    const located = this.ours(volumeId);
+    if (!located) throw new NotFoundError(`volume ${volumeId} does not exist`);
+    return located;
   }
 
   /** Reads the LDEV an ID names; undefined when the ID is not ours or the volume is gone. */
   async find(volumeId: string): Promise<Volume | undefined> {
+    const located = this.ours(volumeId);
+    if (!located) return undefined;
+    const { id, array } = located;
+    const ldev = await onArray("reading the volume", () => array.client.ldevs.get(id.ldevId));
+    // The LDEV number may have been reused by another volume since: the label tells.
+    if (ldev?.label !== id.label) return undefined;
+    return { volumeId, id, array, ldev, bytes: bytesOf(ldev) };
+  }
+
+  /** The parsed ID and its array; undefined for an ID that is not ours or names no configured array. */
+  private ours(volumeId: string): { id: VolumeId; array: ManagedArray } | undefined {
     if (volumeId === "") throw new InvalidArgumentError("volume_id is required");
     let id: VolumeId;
     try {
@@ -215,11 +217,7 @@ export class VolumeService {
       throw err;
     }
     const array = this.arrays.byStorageDeviceId(id.storageDeviceId);
-    if (!array) return undefined;
-    const ldev = await onArray("reading the volume", () => array.client.ldevs.get(id.ldevId));
-    // The LDEV number may have been reused by another volume since: the label tells.
-    if (ldev?.label !== id.label) return undefined;
-    return { volumeId, id, array, ldev, bytes: bytesOf(ldev) };
+    return array && { id, array };
   }
 
   toVolume(array: ManagedArray, ldev: Ldev, label: string): Volume {
