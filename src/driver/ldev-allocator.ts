@@ -48,6 +48,8 @@ export class LdevAllocator {
 
   /** Marks an LDEV as in use by this process for `label` (another label never adopts it). */
   reserve(array: ManagedArray, ldevId: number, label: string): void {
+    const now = Date.now();
+    for (const [k, e] of this.reserved) if (e.until <= now) this.reserved.delete(k);
     this.reserved.set(key(array, ldevId), { label, until: Number.POSITIVE_INFINITY });
   }
 
@@ -59,10 +61,9 @@ export class LdevAllocator {
 
   /** Whether the LDEV is this process's, for another label than `label` (any label: undefined). */
   isReserved(array: ManagedArray, ldevId: number, label?: string): boolean {
-    const now = Date.now();
-    for (const [k, e] of this.reserved) if (e.until <= now) this.reserved.delete(k);
     const entry = this.reserved.get(key(array, ldevId));
-    return entry !== undefined && (label === undefined || entry.label !== label);
+    if (entry === undefined || entry.until <= Date.now()) return false;
+    return label === undefined || entry.label !== label;
   }
 
   /**
@@ -145,11 +146,12 @@ export class LdevAllocator {
   }
 
   /** The LDEV carrying `label` (in the label's window, where `place` puts it), or undefined. */
-  async findLabelled(array: ManagedArray, label: string): Promise<Ldev | undefined> {
-    const window = windowFor(label, array.config.ldevRange);
-    return (await this.readWindow(array, window, "looking up an LDEV by label")).find(
-      (l) => l.label === label,
-    );
+  async findLabelled(
+    array: ManagedArray,
+    label: string,
+    doing = "looking up an LDEV by label",
+  ): Promise<Ldev | undefined> {
+    return (await this.windowOf(array, label, doing)).find((l) => l.label === label);
   }
 
   /** Every DP volume in the driver's ldevRange from `from` on, in id order (16,384 a page). */
@@ -207,9 +209,13 @@ export class LdevAllocator {
         await onArray("creating the volume", () => array.client.ldevs.create({ ...base, ldevId: slot }));
         return slot;
       } catch (err) {
-        this.release(array, slot);
-        if (!(err instanceof VspError && err.is("LDEV_ALREADY_DEFINED"))) throw err;
-        // Someone else took the id between our read and our create: try another one.
+        if (!(err instanceof VspError && err.is("LDEV_ALREADY_DEFINED"))) {
+          // The create may have reached the array (a lost answer): a retry of this name may adopt it.
+          this.release(array, slot);
+          throw err;
+        }
+        // Someone else took the id between our read and our create (it is theirs): try another one.
+        this.reserved.delete(key(array, slot));
         defined.add(slot);
       }
     }

@@ -177,10 +177,7 @@ export class SnapshotService {
     // The pair gone (a retry of an interrupted delete): its S-VOL is found by label in its window.
     const label = id.snapshotGroupName;
     const svol =
-      found?.svol ??
-      (await this.volumes.ldevs.windowOf(array, label, "looking up the snapshot's S-VOL")).find(
-        (l) => l.label === label,
-      );
+      found?.svol ?? (await this.volumes.ldevs.findLabelled(array, label, "looking up the snapshot's S-VOL"));
     if (!svol) return;
     const stillPaired = new FailedPreconditionError(
       `the snapshot's S-VOL (LDEV ${svol.ldevId}) is still in a copy pair; retry when it completes`,
