@@ -52,6 +52,7 @@ import type { ShadowImageSnapshotId } from "./ids.js";
 import { InvalidIdError, parseSnapshotId, parseVolumeId } from "./ids.js";
 import { bytesOf, inPair } from "./ldev-placement.js";
 import { volumeLabel } from "./names.js";
+import { pollFor } from "./poll.js";
 import type { CopySpeed } from "./parameters.js";
 import { ShadowImageCopies } from "./shadow-image-copies.js";
 import { SI_SPLIT, statusOf } from "./shadow-image-pairs.js";
@@ -87,8 +88,6 @@ interface Source {
 /** Clone pair statuses in which the new volume cannot be used yet (§6: COPY, PAIR). */
 const STARTING = new Set(["COPY", "PAIR"]);
 const BLOCK = 512n;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class CloneService {
   private readonly waitMs: number;
@@ -292,19 +291,18 @@ export class CloneService {
     }
   }
 
-  /** Polls the clone pair while its status is in `statuses`, for at most waitMs. */
+  /** Polls the clone pair while its status is in `statuses`, for at most waitMs (poll.ts). */
   private async waitWhile(
     array: ManagedArray,
     ldevId: number,
     statuses: ReadonlySet<string> | "any",
   ): Promise<ArrayPair | undefined> {
-    const deadline = Date.now() + this.waitMs;
-    for (;;) {
-      const pair = await this.clonePairOf(array, ldevId);
-      const waiting = pair !== undefined && (statuses === "any" || statuses.has(pair.status));
-      if (!waiting || Date.now() + this.pollMs > deadline) return pair;
-      await sleep(this.pollMs);
-    }
+    const polled = await pollFor(
+      () => this.clonePairOf(array, ldevId),
+      (pair) => pair === undefined || (statuses !== "any" && !statuses.has(pair.status)),
+      { waitMs: this.waitMs, pollMs: this.pollMs },
+    );
+    return polled.value;
   }
 
   /** Grows the volume to `target` once its copy has ended (ABORTED while it still runs). */

@@ -22,6 +22,25 @@ const DEFAULT_POLL_MS = 50;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
+ * Reads with `read` until `done` says so or the budget is spent; answers the last reading and
+ * whether `done` held. For waits whose end is not a failure (a copy still running is an answer).
+ */
+export async function pollFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: PollOptions = {},
+): Promise<{ value: T; done: boolean }> {
+  const waitMs = Math.min(options.waitMs ?? DEFAULT_WAIT_MS, remainingMs() ?? Infinity);
+  const deadline = Date.now() + waitMs;
+  for (let delay = options.pollMs ?? DEFAULT_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
+    const value = await read();
+    if (done(value)) return { value, done: true };
+    if (Date.now() + delay > deadline) return { value, done: false };
+    await sleep(delay);
+  }
+}
+
+/**
  * Reads with `read` until `done` says so and answers that reading; ABORTED with `stillBusy` once the
  * budget is spent. `done` may throw to end the wait with another error.
  */
@@ -31,12 +50,7 @@ export async function pollUntil<T>(
   stillBusy: string,
   options: PollOptions = {},
 ): Promise<T> {
-  const waitMs = Math.min(options.waitMs ?? DEFAULT_WAIT_MS, remainingMs() ?? Infinity);
-  const deadline = Date.now() + waitMs;
-  for (let delay = options.pollMs ?? DEFAULT_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() + delay > deadline) throw new OperationInProgressError(stillBusy);
-    await sleep(delay);
-  }
+  const polled = await pollFor(read, done, options);
+  if (!polled.done) throw new OperationInProgressError(stillBusy);
+  return polled.value;
 }

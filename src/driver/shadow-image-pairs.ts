@@ -25,8 +25,8 @@ import { VspError, VspNotFoundError, VspPreconditionError } from "../array/error
 import type { LocalCloneCopyPair } from "../array/types.js";
 import { onArray, toDriverError } from "./array-errors.js";
 import type { ManagedArray } from "./arrays.js";
-import { OperationInProgressError } from "./errors.js";
 import { classifyLabel, shadowImageCopyGroupName } from "./names.js";
+import { pollUntil } from "./poll.js";
 
 export interface SiNames {
   copyGroupName: string;
@@ -47,8 +47,6 @@ const NO_WAIT = { noWait: true } as const;
 export const SI_SPLIT = "PSUS";
 /** Statuses in which the copy still runs (initial copy, resync, steady split COPY(SP), restore). */
 export const SI_COPYING: ReadonlySet<string> = new Set(["COPY", "RCPY"]);
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The names of the copy group `copyGroupName` (`ci-…`) and its device groups. */
 export function siNames(copyGroupName: string): SiNames {
@@ -192,15 +190,12 @@ export async function deletePair(
     if (err instanceof VspNotFoundError) return;
     throw err;
   }
-  const waitMs = options.waitMs ?? 3_000;
-  const pollMs = options.pollMs ?? 100;
-  const deadline = Date.now() + waitMs;
-  while (await getPair(array, id)) {
-    if (Date.now() + pollMs > deadline) {
-      throw new OperationInProgressError(`the ShadowImage pair ${id} is being deleted; retry`);
-    }
-    await sleep(pollMs);
-  }
+  await pollUntil(
+    () => getPair(array, id),
+    (left) => left === undefined,
+    `the ShadowImage pair ${id} is being deleted; retry`,
+    { waitMs: options.waitMs ?? 3_000, pollMs: options.pollMs ?? 100 },
+  );
 }
 
 /**

@@ -51,7 +51,7 @@ import { classifyLabel, sharedGroupKind, snapshotLabel } from "./names.js";
 import { inSharedGroup } from "./shared-groups.js";
 import type { SnapshotParameters } from "./parameters.js";
 import type { PollOptions } from "./poll.js";
-import { pollUntil } from "./poll.js";
+import { pollFor, pollUntil } from "./poll.js";
 import type { SiWaitOptions } from "./shadow-image-pairs.js";
 import { ShadowImageSnapshots } from "./shadow-image-snapshots.js";
 import { listSnapshots } from "./snapshot-list.js";
@@ -290,18 +290,13 @@ export class SnapshotService {
    * never becomes a snapshot: it and its S-VOL go, RESOURCE_EXHAUSTED, and a later retry starts over.
    */
   private async untilCut(array: ManagedArray, found: ArrayPair): Promise<ArrayPair> {
-    const id = {
-      pvolLdevId: found.pvolLdevId,
-      muNumber: found.muNumber,
-      snapshotGroupName: found.snapshotGroupName,
-    };
     const read = () => this.reread(array, found);
     const stillTaking = "the snapshot is still being taken (its pair is being created); retry";
     let pair = found;
     if (pair.status === "COPY")
       pair = await pollUntil(read, (p) => p.status !== "COPY", stillTaking, this.cutWait);
     if (pair.status === "PAIR" || pair.status === "PFUL") {
-      await onArray("splitting the snapshot", () => array.client.snapshots.split(id));
+      await onArray("splitting the snapshot", () => array.client.snapshots.split(found));
       pair = await read();
     }
     if (pair.status === "PSUE") {
@@ -323,18 +318,12 @@ export class SnapshotService {
    * image is already fixed: when the call's time runs out first, the answer says not ready yet.
    */
   private async settled(array: ManagedArray, cut: ArrayPair): Promise<ArrayPair> {
-    const settling = "the snapshot's split is settling";
-    try {
-      return await pollUntil(
-        () => this.reread(array, cut),
-        (p) => p.status !== "PSUP",
-        settling,
-        this.cutWait,
-      );
-    } catch (err) {
-      if (err instanceof OperationInProgressError && err.message === settling) return cut;
-      throw err;
-    }
+    const polled = await pollFor(
+      () => this.reread(array, cut),
+      (p) => p.status !== "PSUP",
+      this.cutWait,
+    );
+    return polled.value;
   }
 
   // ---- deletion ----------------------------------------------------------------------------
