@@ -43,14 +43,20 @@ function deadlineClient(overrides: Partial<VspClientOptions> = {}): VspClient {
   });
 }
 
+/** An array whose GET storage answers 503 busy (KART00003-E) to every try. */
+function alwaysBusy(): ReturnType<typeof mockArray> {
+  const agent = mockArray();
+  agent
+    .get(ORIGIN)
+    .intercept({ path: ROOT, method: "GET" })
+    .reply(503, BUSY, { headers: JSON_HEADERS })
+    .persist();
+  return agent;
+}
+
 describe("the retry loop and the call's deadline", () => {
   it("stops retrying a busy array at the deadline, long before its own budget, as VspBusyError", async () => {
-    const agent = mockArray();
-    agent
-      .get(ORIGIN)
-      .intercept({ path: ROOT, method: "GET" })
-      .reply(503, BUSY, { headers: JSON_HEADERS })
-      .persist();
+    const agent = alwaysBusy();
     client = deadlineClient({ dispatcher: agent });
     const err = await rejectionOf(
       runWithDeadline(Date.now() + 200, () => client!.storage.get()),
@@ -76,12 +82,7 @@ describe("the retry loop and the call's deadline", () => {
   });
 
   it("without a deadline the client's own budget applies, as before", async () => {
-    const agent = mockArray();
-    agent
-      .get(ORIGIN)
-      .intercept({ path: ROOT, method: "GET" })
-      .reply(503, BUSY, { headers: JSON_HEADERS })
-      .persist();
+    const agent = alwaysBusy();
     client = deadlineClient({ dispatcher: agent, retry: { budgetMs: 100, baseDelayMs: 10, maxDelayMs: 20 } });
     const err = await rejectionOf(client.storage.get(), VspBusyError);
     expect(err).toMatchObject({ httpStatus: 503, messageId: "KART00003-E" });

@@ -136,6 +136,28 @@ async function readsSince(t: TestSim, mark: number, fragment: string): Promise<n
   return log.filter((e) => e.method === "GET" && decodeURIComponent(e.path).includes(fragment)).length;
 }
 
+/**
+ * Runs the retry while the simulator's clock stands still: once it has read `polled` twice (it is
+ * waiting on the pair or group), it must not have answered; `whileFrozen` checks more then. The
+ * clock then runs again and the retry's answer is returned.
+ */
+async function retryWhileFrozen<T>(
+  t: TestSim,
+  retryCall: () => Promise<T>,
+  polled: string,
+  whileFrozen: () => void = () => undefined,
+): Promise<T> {
+  const mark = await logMark(t);
+  const retry = track(retryCall());
+  await until(`the retry reading ${polled} twice`, async () =>
+    (await readsSince(t, mark, polled)) >= 2 ? true : undefined,
+  );
+  expect(retry.settled(), "no answer while the image is not cut").toBe(false);
+  whileFrozen();
+  clock.resume();
+  return retry.promise;
+}
+
 /** A restore of `snapshotId` into a new volume holds `expected` (and zeros after it). */
 async function expectRestoredBytes(c: CsiClients, name: string, snapshotId: string, expected: Buffer) {
   const restored = await createVolume(c, name, snapshotId);
@@ -164,16 +186,14 @@ describe("a retried CreateSnapshot answers only once the image is cut", () => {
       await expect(first.promise).rejects.toThrow();
       const b = await write(t, source, "B");
 
-      const mark = await logMark(t);
-      const retry = track(createSnapshot(rig.clients, "snap-cut-ti", source));
-      await until("the retry reading the pair twice", async () =>
-        (await readsSince(t, mark, `snapshots/${pair.pvolLdevId},${pair.muNumber}`)) >= 2 ? true : undefined,
+      const answer = await retryWhileFrozen(
+        t,
+        () => createSnapshot(rig.clients, "snap-cut-ti", source),
+        `snapshots/${pair.pvolLdevId},${pair.muNumber}`,
+        () => {
+          expect(t.sim.core.state.tiPairs.find((p) => p === pair)?.status).toBe("COPY");
+        },
       );
-      expect(retry.settled(), "no answer while the pair is still in COPY").toBe(false);
-      expect(t.sim.core.state.tiPairs.find((p) => p === pair)?.status).toBe("COPY");
-
-      clock.resume();
-      const answer = await retry.promise;
       await write(t, source, "C");
       expect(parseSnapshotId(answer.snapshot_id)).toMatchObject({ pvolLdevId: pair.pvolLdevId });
       await expectRestoredBytes(rig.clients, "pvc-cut-ti-restored", answer.snapshot_id, b);
@@ -209,15 +229,11 @@ describe("a retried CreateSnapshot answers only once the image is cut", () => {
       const written = new Map<string, Buffer>();
       for (const s of sources) written.set(s, await write(t, s, `B-${s}`));
 
-      const mark = await logMark(t);
-      const retry = track(createGroup(rig.clients, "group-cut", sources));
-      await until("the retry reading the group twice", async () =>
-        (await readsSince(t, mark, `snapshot-groups/${groupName ?? "?"}`)) >= 2 ? true : undefined,
+      const answer = await retryWhileFrozen(
+        t,
+        () => createGroup(rig.clients, "group-cut", sources),
+        `snapshot-groups/${groupName ?? "?"}`,
       );
-      expect(retry.settled(), "no answer while the group's pairs are still in COPY").toBe(false);
-
-      clock.resume();
-      const answer = await retry.promise;
       for (const s of sources) await write(t, s, `C-${s}`);
       for (const member of answer.snapshots) {
         const expected = written.get(member.source_volume_id);
