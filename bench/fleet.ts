@@ -56,6 +56,9 @@ async function cost(stage: BenchStage, work: () => Promise<unknown>): Promise<Co
   const before = log.length;
   await work();
   const entries = log.slice(before);
+  if (process.env.BENCH_TRACE) {
+    for (const e of entries) console.error(`  ${e.method} ${e.path}${e.query ? `?${e.query}` : ""}`);
+  }
   return { calls: entries.length, bytes: entries.reduce((sum, e) => sum + (e.bytes ?? 0), 0) };
 }
 
