@@ -38,7 +38,7 @@ started=$(date +%s)
 # The pinned sidecar images (kubernetes-csi, see ../shared/reference/csi.md §3).
 declare -A PINNED=(
   [provisioner]=v6.4.0
-  [attacher]=v4.12.0
+  [attacher]=v4.13.0
   [snapshotter]=v8.6.0
   [resizer]=v2.2.1
   [livenessProbe]=v2.19.0
