@@ -40,7 +40,7 @@ declare -A PINNED=(
   [provisioner]=v6.4.0
   [attacher]=v4.13.0
   [snapshotter]=v8.6.0
-  [resizer]=v2.2.1
+  [resizer]=v2.3.0
   [livenessProbe]=v2.19.0
   [nodeDriverRegistrar]=v2.17.0
 )
