@@ -17,7 +17,7 @@ HELM_VERSION=v4.2.4
 K8S_VERSION=v1.36.3
 # The oldest Kubernetes the chart declares (Chart.yaml kubeVersion), checked too.
 K8S_MIN_VERSION=v1.26.15
-SNAPSHOTTER_CLIENT_VERSION=v8.6.0
+SNAPSHOTTER_CLIENT_VERSION=v8.7.0
 HADOLINT_VERSION=2.15.1
 
 # Not VSP_CSI_*: the driver refuses unknown variables of its own prefix.
