@@ -141,6 +141,28 @@ async function operations(
     await call(controller, "ControllerUnpublishVolume", { volume_id: id, node_id: nodeId });
   }
   await waitForCopies(stage);
+  const second = await createVolume(stage, `pvc-g-${tag}`);
+  const group = stage.clients.groupController;
+  let groupId = "";
+  put(
+    "CreateVolumeGroupSnapshot (2 volumes)",
+    await cost(stage, async () => {
+      const res = await call(group, "CreateVolumeGroupSnapshot", {
+        name: `vgs-${tag}`,
+        source_volume_ids: [volumeId, second],
+      });
+      groupId = res.group_snapshot?.group_snapshot_id ?? "";
+    }),
+  );
+  put(
+    "GetVolumeGroupSnapshot",
+    await cost(stage, () => call(group, "GetVolumeGroupSnapshot", { group_snapshot_id: groupId })),
+  );
+  put(
+    "DeleteVolumeGroupSnapshot",
+    await cost(stage, () => call(group, "DeleteVolumeGroupSnapshot", { group_snapshot_id: groupId })),
+  );
+  await call(controller, "DeleteVolume", { volume_id: second });
   put(
     "DeleteSnapshot",
     await cost(stage, () => call(controller, "DeleteSnapshot", { snapshot_id: snapshotId })),

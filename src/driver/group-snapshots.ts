@@ -18,6 +18,21 @@
  * so nothing is left (CSI: "SP SHOULD also do clean up and make sure no snapshots are leaked").
  * Deletion: the S-VOLs are labelled (group-members.ts header), the group is deleted with one call
  * (its pairs go with it), then the S-VOLs.
+ *
+ * Cost (issue 11): no call lists the driver's ldevRange, so the REST calls and bytes of every call
+ * stay the same however many LDEVs the array holds — with one documented exception below. For N
+ * source volumes:
+ *   - create: one GET per source (its label checked), the group, one 64-id window per member S-VOL
+ *     (orphans of an interrupted attempt, free ids), then the changes (2 per member, the split);
+ *   - get: the group with its pairs, one GET per P-VOL and per S-VOL the pairs name;
+ *   - delete: the group with its pairs, one GET per S-VOL they name, the labels, the group delete,
+ *     the S-VOL deletes. A retry once the group is gone (a delete interrupted between the group and
+ *     its S-VOLs, or simply repeated) finds the S-VOLs by their labels: each member's label is
+ *     derived from the group name and its P-VOL, which the member snapshot IDs carry, so with
+ *     snapshot_ids (the external-snapshotter always sends them) that is one window per member.
+ *     Without snapshot_ids the P-VOLs are known nowhere any more, and only then — the group gone,
+ *     no snapshot_ids — the range is listed for the group's label prefix: the last resort;
+ *   - the janitor's removal of an uncut group: the group, one GET per S-VOL its pairs name.
  */
 import { VspError, VspNotFoundError, VspPreconditionError } from "../array/errors.js";
 import type { Ldev, Snapshot as ArrayPair } from "../array/types.js";
@@ -33,8 +48,15 @@ import {
 } from "./errors.js";
 import { addMembers, snapshotPoolOf } from "./group-members.js";
 import { pollUntil } from "./poll.js";
-import type { GroupSnapshotId } from "./ids.js";
-import { formatGroupSnapshotId, InvalidIdError, parseGroupSnapshotId, parseVolumeId } from "./ids.js";
+import type { GroupSnapshotId, SnapshotId } from "./ids.js";
+import {
+  formatGroupSnapshotId,
+  formatSnapshotId,
+  InvalidIdError,
+  parseGroupSnapshotId,
+  parseSnapshotId,
+  parseVolumeId,
+} from "./ids.js";
 import { inPair } from "./ldev-placement.js";
 import {
   classifyLabel,
@@ -73,8 +95,6 @@ const UNSPLIT: ReadonlySet<string> = new Set(["COPY", "PAIR"]);
 interface Sources {
   array: ManagedArray;
   pvols: Ldev[];
-  /** One listing of the driver's range: the sources, and where the S-VOLs can go. */
-  listed: Ldev[];
 }
 
 export class GroupSnapshotService {
@@ -91,10 +111,10 @@ export class GroupSnapshotService {
   }
 
   async create(input: CreateGroupSnapshotInput): Promise<GroupSnapshot> {
-    const { array, pvols, listed } = await this.sources(input.sourceVolumeIds);
+    const { array, pvols } = await this.sources(input.sourceVolumeIds);
     const group = groupSnapshotGroupName(this.volumes.driverName, input.name);
     let pairs = await this.pairsOf(array, group);
-    if (pairs && isCut(pairs)) return this.existing(array, group, pairs, listed, input, pvols);
+    if (pairs && isCut(pairs)) return this.existing(array, group, pairs, input, pvols);
     const wanted = new Set(pvols.map((l) => l.ldevId));
     if (pairs?.some((p) => !wanted.has(p.pvolLdevId))) {
       // Left by an interrupted attempt with other volumes; never answered, so nobody uses it.
@@ -104,9 +124,10 @@ export class GroupSnapshotService {
     const have = new Set(pairs?.map((p) => p.pvolLdevId));
     const missing = pvols.filter((l) => !have.has(l.ldevId)).map((pvol) => ({ pvol }));
     const created: number[] = [];
+    let svols: Ldev[] = [];
     try {
       const newGroup = pairs === undefined;
-      await addMembers(this.volumes, array, group, missing, listed, input.parameters, created, newGroup);
+      svols = await addMembers(this.volumes, array, group, missing, input.parameters, created, newGroup);
       await this.waitUntilPaired(array, group, pvols.length);
       await onArray("splitting the group snapshot", () => array.client.snapshotGroups.split(group));
     } catch (err) {
@@ -119,20 +140,22 @@ export class GroupSnapshotService {
     }
     const cut = await this.pairsOf(array, group);
     if (!cut) throw new NotFoundError("the group snapshot was deleted while it was being created");
-    return this.describe(array, group, cut, listed);
+    return this.describe(array, group, cut, await this.memberLdevs(array, cut, [...pvols, ...svols]));
   }
 
   /** The group snapshot; NOT_FOUND when gone or not ours; INVALID_ARGUMENT for other members. */
   async get(groupSnapshotId: string, snapshotIds: readonly string[]): Promise<GroupSnapshot> {
     const found = await this.find(groupSnapshotId);
     if (!found) throw new NotFoundError(`group snapshot ${groupSnapshotId} does not exist`);
-    checkMembers(found, snapshotIds);
+    const members = found.snapshots.map((s) => s.snapshotId);
+    checkMembers(members, snapshotIds);
     return found;
   }
 
   /**
    * Idempotent: garbage IDs and groups gone are success; S-VOLs of an interrupted delete are
-   * removed on the retry. A group a restore still copies from is refused (FAILED_PRECONDITION).
+   * removed on the retry (found as the module header says). A group a restore still copies from
+   * is refused (FAILED_PRECONDITION).
    */
   async delete(groupSnapshotId: string, snapshotIds: readonly string[]): Promise<void> {
     const id = ourId(groupSnapshotId);
@@ -140,21 +163,25 @@ export class GroupSnapshotService {
     if (!id || !array) return;
     const group = id.snapshotGroupName;
     const pairs = await this.pairsOf(array, group);
-    let listed = await this.volumes.ldevs.listRange(array, "reading the group snapshot's volumes");
-    if (pairs) {
-      if (isCut(pairs)) checkMembers(this.describe(array, group, pairs, listed), snapshotIds);
-      await this.labelSvols(array, group, pairs, listed);
-      await this.deleteGroup(array, group);
-      listed = await this.volumes.ldevs.listRange(array, "reading the group snapshot's volumes");
-    }
-    const prefix = groupMemberLabelPrefix(group);
-    for (const svol of listed.filter((l) => (l.label ?? "").startsWith(prefix))) {
-      if (inPair(svol)) {
-        throw new FailedPreconditionError(
-          `LDEV ${svol.ldevId}, an S-VOL of this group snapshot, is still in a pair; retry when its copy completes`,
-        );
+    if (!pairs) {
+      for (const svol of await this.leftoverSvols(array, group, snapshotIds)) {
+        if (inPair(svol)) throw svolInPair(svol.ldevId);
+        await this.volumes.ldevs.deleteLdev(array, svol, "deleting an S-VOL of the group snapshot");
       }
-      await this.volumes.ldevs.deleteLdev(array, svol, "deleting an S-VOL of the group snapshot");
+      return;
+    }
+    if (isCut(pairs)) checkMembers(memberIds(array, pairs), snapshotIds);
+    const svols = await this.readLdevs(array, svolIds(pairs));
+    await this.labelSvols(array, group, pairs, svols);
+    await this.deleteGroup(array, group);
+    // Read before the group delete, so still shown in their pairs: the array says if one still is.
+    for (const svol of svols) {
+      try {
+        await this.volumes.ldevs.deleteLdev(array, svol, "deleting an S-VOL of the group snapshot");
+      } catch (err) {
+        if (err instanceof FailedPreconditionError) throw svolInPair(svol.ldevId, err);
+        throw err;
+      }
     }
   }
 
@@ -165,8 +192,7 @@ export class GroupSnapshotService {
     if (!id || !array) return undefined;
     const pairs = await this.pairsOf(array, id.snapshotGroupName);
     if (!pairs || !isCut(pairs)) return undefined;
-    const listed = await this.volumes.ldevs.listRange(array, "reading the group snapshot's volumes");
-    return this.describe(array, id.snapshotGroupName, pairs, listed);
+    return this.describe(array, id.snapshotGroupName, pairs, await this.memberLdevs(array, pairs, []));
   }
 
   /**
@@ -189,7 +215,7 @@ export class GroupSnapshotService {
 
   // ---- creation ----------------------------------------------------------------------------
 
-  /** The source volumes, all on one array, read with one listing of the range. */
+  /** The source volumes, all on one array: one GET each (concurrently), the label checked. */
   private async sources(volumeIds: readonly string[]): Promise<Sources> {
     if (volumeIds.length === 0) throw new InvalidArgumentError("source_volume_ids are required");
     if (new Set(volumeIds).size !== volumeIds.length) {
@@ -209,29 +235,21 @@ export class GroupSnapshotService {
         "the volumes are on different arrays: a group snapshot is one consistency group on one array",
       );
     }
-    const first = ids[0];
-    const array = first && this.volumes.arrays.byStorageDeviceId(first.storageDeviceId);
-    if (!first || !array) throw new NotFoundError(`volume ${first?.volumeId ?? ""} does not exist`);
-    const listed = await this.volumes.ldevs.listRange(array, "reading the source volumes");
-    const byId = new Map(listed.map((l) => [l.ldevId, l]));
-    const pvols = ids.map((id) => {
-      const ldev = byId.get(id.ldevId);
-      // The label tells a volume from a later one that reused its LDEV number.
-      if (ldev?.label !== id.label) throw new NotFoundError(`volume ${id.volumeId} does not exist`);
-      return ldev;
-    });
-    return { array, pvols, listed };
+    // NOT_FOUND for a volume gone, on no configured array, or whose LDEV number another reuses.
+    const volumes = await Promise.all(ids.map((id) => this.volumes.get(id.volumeId)));
+    const array = volumes[0]?.array;
+    if (!array) throw new NotFoundError(`volume ${ids[0]?.volumeId ?? ""} does not exist`);
+    return { array, pvols: volumes.map((v) => v.ldev) };
   }
 
   /** A cut group of this name: the same volumes and pool (a retry), else ALREADY_EXISTS. */
-  private existing(
+  private async existing(
     array: ManagedArray,
     group: string,
     pairs: ArrayPair[],
-    listed: Ldev[],
     input: CreateGroupSnapshotInput,
     pvols: Ldev[],
-  ): GroupSnapshot {
+  ): Promise<GroupSnapshot> {
     const wanted = new Map(pvols.map((l) => [l.ldevId, l]));
     const same =
       pairs.length === wanted.size &&
@@ -248,7 +266,7 @@ export class GroupSnapshotService {
         `a group snapshot named "${input.name}" already exists, of other volumes or in another snapshot pool`,
       );
     }
-    return this.describe(array, group, pairs, listed);
+    return this.describe(array, group, pairs, await this.memberLdevs(array, pairs, pvols));
   }
 
   /** Polls the group until `count` members are in PAIR (ready for the split). */
@@ -278,16 +296,19 @@ export class GroupSnapshotService {
 
   /**
    * Undoes an uncut group: its pairs (one group delete, once none is in COPY: the array refuses
-   * to delete a pair in COPY, D-HTI-MATRIX), then its S-VOLs. Throws when that cannot be done now.
+   * to delete a pair in COPY, D-HTI-MATRIX), then its S-VOLs — those its pairs named and those
+   * this call `created`, each read by id once the pairs are gone. Throws when that cannot be done now.
    */
   private async removeUncut(array: ManagedArray, group: string, created: readonly number[]): Promise<void> {
     const pairs = (await this.pairsOutOfCopy(array, group)) ?? [];
-    const svols = new Set([...created, ...pairs.flatMap((p) => p.svolLdevId ?? [])]);
+    const svols = new Set([...created, ...svolIds(pairs)]);
     if (pairs.length > 0) await this.deleteGroup(array, group);
-    const listed = await this.volumes.ldevs.listRange(array, "removing an unfinished group snapshot");
-    for (const ldev of listed) {
-      // Only what this group used, and never a labelled (user) volume.
-      if (!svols.has(ldev.ldevId) || (ldev.label ?? "") !== "" || inPair(ldev)) continue;
+    const prefix = groupMemberLabelPrefix(group);
+    for (const ldev of await this.readLdevs(array, [...svols])) {
+      // Only an S-VOL unlabelled or labelled as this group's (an interrupted delete), never a
+      // volume someone labelled since, and none that went into another pair meanwhile.
+      const label = ldev.label ?? "";
+      if ((label !== "" && !label.startsWith(prefix)) || inPair(ldev)) continue;
       await this.volumes.ldevs.deleteLdev(array, ldev, "removing an S-VOL of an unfinished group snapshot");
     }
   }
@@ -317,14 +338,17 @@ export class GroupSnapshotService {
 
   // ---- deletion ----------------------------------------------------------------------------
 
-  /** Names each member's S-VOL, so an interrupted delete finds them once the pairs are gone. */
-  private async labelSvols(array: ManagedArray, group: string, pairs: ArrayPair[], listed: Ldev[]) {
-    const byId = new Map(listed.map((l) => [l.ldevId, l]));
+  /**
+   * Names each member's S-VOL (`svols`: as read), so an interrupted delete finds them in their
+   * windows once the pairs are gone.
+   */
+  private async labelSvols(array: ManagedArray, group: string, pairs: ArrayPair[], svols: Ldev[]) {
+    const byId = new Map(svols.map((l) => [l.ldevId, l]));
     for (const pair of pairs) {
-      if (pair.svolLdevId === undefined) continue;
+      const svol = pair.svolLdevId === undefined ? undefined : byId.get(pair.svolLdevId);
       const label = groupMemberSvolLabel(group, pair.pvolLdevId);
-      if (byId.get(pair.svolLdevId)?.label === label) continue;
-      const svolLdevId = pair.svolLdevId;
+      if (!svol || svol.label === label) continue;
+      const svolLdevId = svol.ldevId;
       await onArray("naming an S-VOL of the group snapshot", () =>
         array.client.ldevs.modify(svolLdevId, { label }),
       );
@@ -350,6 +374,37 @@ export class GroupSnapshotService {
     }
   }
 
+  /**
+   * The S-VOLs a delete left once the group is gone, by their labels (names.ts): one window per
+   * member when the member snapshot IDs name the P-VOLs, else the last resort — the driver's range
+   * listed for the group's label prefix (module header).
+   */
+  private async leftoverSvols(
+    array: ManagedArray,
+    group: string,
+    snapshotIds: readonly string[],
+  ): Promise<Ldev[]> {
+    const pvols = memberPvols(array, group, snapshotIds);
+    if (pvols.length > 0) {
+      const found = await Promise.all(
+        pvols.map((pvol) =>
+          this.volumes.ldevs.findLabelled(
+            array,
+            groupMemberSvolLabel(group, pvol),
+            "looking up an S-VOL of the group snapshot",
+          ),
+        ),
+      );
+      return found.flatMap((l) => l ?? []);
+    }
+    const prefix = groupMemberLabelPrefix(group);
+    const listed = await this.volumes.ldevs.listRange(
+      array,
+      "looking for the S-VOLs of a deleted group snapshot",
+    );
+    return listed.filter((l) => (l.label ?? "").startsWith(prefix));
+  }
+
   // ---- lookups -------------------------------------------------------------------------------
 
   /** The pairs of a snapshot group, or undefined when there is no such group (or no pair). */
@@ -361,16 +416,42 @@ export class GroupSnapshotService {
     return pairs.length > 0 ? pairs : undefined;
   }
 
-  private describe(array: ManagedArray, group: string, pairs: ArrayPair[], listed: Ldev[]): GroupSnapshot {
-    const byId = new Map(listed.map((l) => [l.ldevId, l]));
+  /** The LDEVs, read by id (one GET each, concurrently); ids no LDEV holds are left out. */
+  private async readLdevs(array: ManagedArray, ldevIds: readonly number[]): Promise<Ldev[]> {
+    const read = await Promise.all(
+      [...new Set(ldevIds)].map((id) =>
+        onArray("reading an LDEV of the group snapshot", () => array.client.ldevs.get(id)),
+      ),
+    );
+    return read.flatMap((l) => l ?? []);
+  }
+
+  /** The P-VOLs and S-VOLs the pairs name, by id: those in `known`, the others read. */
+  private async memberLdevs(
+    array: ManagedArray,
+    pairs: readonly ArrayPair[],
+    known: readonly Ldev[],
+  ): Promise<Map<number, Ldev>> {
+    const byId = new Map(known.map((l) => [l.ldevId, l]));
+    const unknown = [...pairs.map((p) => p.pvolLdevId), ...svolIds(pairs)].filter((id) => !byId.has(id));
+    for (const ldev of await this.readLdevs(array, unknown)) byId.set(ldev.ldevId, ldev);
+    return byId;
+  }
+
+  private describe(
+    array: ManagedArray,
+    group: string,
+    pairs: ArrayPair[],
+    byId: ReadonlyMap<number, Ldev>,
+  ): GroupSnapshot {
     const snapshots = [...pairs]
       .sort((a, b) => a.pvolLdevId - b.pvolLdevId)
       .map((pair) => {
         const pvol = byId.get(pair.pvolLdevId);
-        // Sources are our volumes, inside the range; only a shrunk ldevRange can hide one.
+        // A P-VOL in a pair is defined; only a change under our feet between two reads hides one.
         if (!pvol) {
           throw new FailedPreconditionError(
-            `LDEV ${pair.pvolLdevId}, a source of the group snapshot, is outside the configured ldevRange`,
+            `LDEV ${pair.pvolLdevId}, a source of the group snapshot, could not be read; retry`,
           );
         }
         const svol = pair.svolLdevId === undefined ? undefined : byId.get(pair.svolLdevId);
@@ -401,15 +482,59 @@ function isCut(pairs: readonly ArrayPair[]): boolean {
 }
 
 /** CSI: the CO's snapshot_ids, when given, must be exactly the group's members. */
-function checkMembers(group: GroupSnapshot, snapshotIds: readonly string[]): void {
+function checkMembers(memberSnapshotIds: readonly string[], snapshotIds: readonly string[]): void {
   if (snapshotIds.length === 0) return;
-  const members = new Set(group.snapshots.map((s) => s.snapshotId));
+  const members = new Set(memberSnapshotIds);
   const given = new Set(snapshotIds);
   if (given.size !== members.size || [...given].some((id) => !members.has(id))) {
     throw new InvalidArgumentError(
       `snapshot_ids do not match the group snapshot, which has ${members.size} snapshot(s): ${[...members].join(", ")}`,
     );
   }
+}
+
+function svolIds(pairs: readonly ArrayPair[]): number[] {
+  return pairs.flatMap((p) => p.svolLdevId ?? []);
+}
+
+/** The members' snapshot IDs, from the pairs alone (what `describe` answers for them). */
+function memberIds(array: ManagedArray, pairs: readonly ArrayPair[]): string[] {
+  return pairs.map((pair) =>
+    formatSnapshotId({
+      kind: "ti-snapshot",
+      storageDeviceId: array.config.storageDeviceId,
+      pvolLdevId: pair.pvolLdevId,
+      muNumber: pair.muNumber,
+      snapshotGroupName: pair.snapshotGroupName,
+    }),
+  );
+}
+
+/** The P-VOLs that snapshot IDs of members of `group` (on this array) name; others are ignored. */
+function memberPvols(array: ManagedArray, group: string, snapshotIds: readonly string[]): number[] {
+  const pvols = new Set<number>();
+  for (const snapshotId of snapshotIds) {
+    const id = snapshotIdOrUndefined(snapshotId);
+    if (id?.kind !== "ti-snapshot" || id.storageDeviceId !== array.config.storageDeviceId) continue;
+    if (id.snapshotGroupName === group) pvols.add(id.pvolLdevId);
+  }
+  return [...pvols];
+}
+
+function snapshotIdOrUndefined(snapshotId: string): SnapshotId | undefined {
+  try {
+    return parseSnapshotId(snapshotId);
+  } catch (err) {
+    if (err instanceof InvalidIdError) return undefined;
+    throw err;
+  }
+}
+
+function svolInPair(ldevId: number, cause?: unknown): FailedPreconditionError {
+  return new FailedPreconditionError(
+    `LDEV ${ldevId}, an S-VOL of this group snapshot, is still in a pair; retry when its copy completes`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function ourId(groupSnapshotId: string): GroupSnapshotId | undefined {

@@ -234,7 +234,7 @@ export class LdevAllocator {
   }
 }
 
-function windowFull(array: ManagedArray, window: Window): ResourceExhaustedError {
+export function windowFull(array: ManagedArray, window: Window): ResourceExhaustedError {
   const { start, end } = array.config.ldevRange;
   const last = window.head + window.count - 1;
   return new ResourceExhaustedError(

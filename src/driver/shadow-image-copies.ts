@@ -17,7 +17,7 @@
  * with data and no pair is finished (as clones.ts judges Thin Image copies).
  */
 import type { Ldev, LocalCloneCopyPair } from "../array/types.js";
-import { toDriverError } from "./array-errors.js";
+import { onArray, toDriverError } from "./array-errors.js";
 import type { ManagedArray } from "./arrays.js";
 import {
   AlreadyExistsError,
@@ -176,11 +176,9 @@ export async function shadowImagePairsToRelease(
       "volume is in ShadowImage pairs that vsp-csi did not make; delete them first",
     );
   }
-  const labels = new Map(
-    (await volumes.ldevs.listRange(array, "reading the volume's ShadowImage pairs")).map((l) => [
-      l.ldevId,
-      l.label ?? "",
-    ]),
+  const labels = await labelsOf(
+    array,
+    pairs.filter((p) => p.svolLdevId !== ldev.ldevId).map((p) => p.svolLdevId),
   );
   const own = cloneNames(volumes.driverName, ldev.label ?? "").copyGroupName;
   for (const p of pairs) {
@@ -195,6 +193,19 @@ export async function shadowImagePairsToRelease(
     checkReleasable(p, isSnapshot);
   }
   return pairs;
+}
+
+/**
+ * The labels of the LDEVs (S-VOLs of the volume's pairs): one GET each, concurrently — never a
+ * listing of the range, so a DeleteVolume costs the same however many LDEVs the array holds.
+ */
+async function labelsOf(array: ManagedArray, ldevIds: readonly number[]): Promise<Map<number, string>> {
+  const read = await Promise.all(
+    [...new Set(ldevIds)].map((id) =>
+      onArray("reading the volume's ShadowImage pairs", () => array.client.ldevs.get(id)),
+    ),
+  );
+  return new Map(read.flatMap((l) => (l ? [[l.ldevId, l.label ?? ""] as const] : [])));
 }
 
 function checkReleasable(p: LocalCloneCopyPair, isSnapshot: boolean): void {
