@@ -286,6 +286,58 @@ describe("ControllerPublishVolume (FC)", () => {
     ]);
     expect(results.map((r) => (r.status === "rejected" ? String(r.reason) : "ok"))).toEqual(["ok", "ok"]);
     expect(groupsNamed(h.t, "k8s-worker-1")).toHaveLength(2);
+    for (const group of groupsNamed(h.t, "k8s-worker-1")) {
+      const wwns = h.t.sim.core.state.hostWwns.filter(
+        (w) => w.portId === group.portId && w.hostGroupNumber === group.hostGroupNumber,
+      );
+      expect(wwns.map((w) => w.hostWwn)).toEqual([simWwpn("worker-1")]);
+    }
+    for (const volume of [a, b]) {
+      expect(pathsOf(h.t, ldevIdOf(volume.volume_id)).map((p) => `${p.group}@${p.portId}`)).toEqual([
+        "k8s-worker-1@CL1-A",
+        "k8s-worker-1@CL2-A",
+      ]);
+    }
+  });
+});
+
+/** A group made on the array directly (as an administrator, or a crash, leaves one). */
+async function makeGroup(portId: string, hostGroupName: string, wwn?: string): Promise<number> {
+  const res = await h.t.job("POST", `${h.t.scoped}/host-groups`, { portId, hostGroupName });
+  expect(res.body.state).toBe("Succeeded");
+  const hostGroupNumber = Number(affectedId(res.body).split(",").at(-1));
+  if (wwn !== undefined) {
+    const added = await h.t.job("POST", `${h.t.scoped}/host-wwns`, { portId, hostGroupNumber, hostWwn: wwn });
+    expect(added.body.state).toBe("Succeeded");
+  }
+  return hostGroupNumber;
+}
+
+function groupOn(portId: string, name: string) {
+  const group = groupsNamed(h.t, name).find((g) => g.portId === portId);
+  if (!group) throw new Error(`no group ${name} on ${portId}`);
+  return group;
+}
+
+describe("ControllerPublishVolume convergence", () => {
+  it("adopts and completes a group a crash left without WWNs, on the first try", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-crash");
+    const left = await makeGroup("CL1-A", "k8s-worker-1");
+    await publish(h.controller, volume.volume_id, W1);
+    expect(groupOn("CL1-A", "k8s-worker-1").hostGroupNumber).toBe(left);
+    for (const portId of ["CL1-A", "CL2-A"]) {
+      const group = groupOn(portId, "k8s-worker-1");
+      expect(groupsNamed(h.t, "k8s-worker-1").filter((g) => g.portId === portId)).toHaveLength(1);
+      const wwns = h.t.sim.core.state.hostWwns.filter(
+        (w) => w.portId === portId && w.hostGroupNumber === group.hostGroupNumber,
+      );
+      expect(wwns.map((w) => w.hostWwn)).toEqual([simWwpn("worker-1")]);
+    }
+    expect(pathsOf(h.t, ldevIdOf(volume.volume_id)).map((p) => p.group)).toEqual([
+      "k8s-worker-1",
+      "k8s-worker-1",
+    ]);
   });
 });
 
