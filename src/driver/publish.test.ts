@@ -301,6 +301,13 @@ describe("ControllerPublishVolume (FC)", () => {
   });
 });
 
+/** The array requests `run` made, as "METHOD /path" (query strings left out). */
+async function requestsOf(run: () => Promise<unknown>): Promise<string[]> {
+  await resetRequests(h.t);
+  await run();
+  return restRequests(h.t);
+}
+
 /** A group made on the array directly (as an administrator, or a crash, leaves one). */
 async function makeGroup(portId: string, hostGroupName: string, wwn?: string): Promise<number> {
   const res = await h.t.job("POST", `${h.t.scoped}/host-groups`, { portId, hostGroupName });
@@ -318,6 +325,37 @@ function groupOn(portId: string, name: string) {
   if (!group) throw new Error(`no group ${name} on ${portId}`);
   return group;
 }
+
+describe("ControllerPublishVolume REST economy (2 target ports)", () => {
+  it("does not read the volume again when its first read already had the naaId", async () => {
+    h = await startDriverHarness();
+    const shared = await createVolume(h.controller, "pvc-rwx", { volume_capabilities: [BLOCK_RWX] });
+    const other = await createVolume(h.controller, "pvc-w1");
+    await publish(h.controller, other.volume_id, W1);
+    await publish(h.controller, shared.volume_id, W2, BLOCK_RWX);
+    const requests = await requestsOf(() => publish(h.controller, shared.volume_id, W1, BLOCK_RWX));
+    expect(requests.filter((r) => r === `GET /ldevs/${ldevIdOf(shared.volume_id)}`)).toHaveLength(1);
+  });
+
+  it("answers a repeated publish from one read of the volume", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-again");
+    const first = await publish(h.controller, volume.volume_id, W1);
+    const requests = await requestsOf(async () => {
+      expect(await publish(h.controller, volume.volume_id, W1)).toEqual(first);
+    });
+    expect(requests).toEqual([`GET /ldevs/${ldevIdOf(volume.volume_id)}`]);
+  });
+  it("answers a repeated publish from one read of the volume", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-again");
+    const first = await publish(h.controller, volume.volume_id, W1);
+    const requests = await requestsOf(async () => {
+      expect(await publish(h.controller, volume.volume_id, W1)).toEqual(first);
+    });
+    expect(requests).toEqual([`GET /ldevs/${ldevIdOf(volume.volume_id)}`]);
+  });
+});
 
 describe("ControllerPublishVolume convergence", () => {
   it("adopts and completes a group a crash left without WWNs, on the first try", async () => {
@@ -338,6 +376,19 @@ describe("ControllerPublishVolume convergence", () => {
       "k8s-worker-1",
       "k8s-worker-1",
     ]);
+  });
+  it("maps only the missing port after a crash between the two paths, with the same LUN", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-half");
+    const ldevId = ldevIdOf(volume.volume_id);
+    const gid = await makeGroup("CL1-A", "k8s-worker-1", simWwpn("worker-1"));
+    await h.t.job("POST", `${h.t.scoped}/luns`, { portId: "CL1-A", hostGroupNumber: gid, ldevId, lun: 7 });
+    const requests = await requestsOf(() => publish(h.controller, volume.volume_id, W1));
+    expect(pathsOf(h.t, ldevId).map((p) => `${p.group}@${p.portId}:${p.lun}`)).toEqual([
+      "k8s-worker-1@CL1-A:7",
+      "k8s-worker-1@CL2-A:7",
+    ]);
+    expect(requests.filter((r) => r === "POST /luns")).toHaveLength(1);
   });
 });
 
