@@ -20,6 +20,7 @@ import type { HostGroup } from "../array/types.js";
 import { onArray } from "./array-errors.js";
 import type { ManagedArray } from "./arrays.js";
 import { ConcurrentChangeError, FailedPreconditionError } from "./errors.js";
+import type { HostGroupCache } from "./host-group-cache.js";
 import type { NodeIdentity } from "./node-id.js";
 
 /** Host mode options Cinder sets: 91 = disable I/O wait; 83 = report the full portal list (iSCSI). */
@@ -35,6 +36,9 @@ interface Found {
 
 export class HostGroupManager {
   private readonly queues = new Map<string, Promise<unknown>>();
+
+  /** Groups found or made here are remembered there; groups deleted here are forgotten. */
+  constructor(private readonly cache: HostGroupCache) {}
 
   /** The node's group on the port, created and completed as needed. */
   ensure(array: ManagedArray, portId: string, name: string, node: NodeIdentity): Promise<HostGroupRef> {
@@ -63,6 +67,7 @@ export class HostGroupManager {
     const have = found?.initiators ?? [];
     if (array.config.transport === "iscsi") await this.ensureIqn(array, ref, node, have);
     else await this.ensureWwpns(array, ref, node, have);
+    this.cache.remember(array, portId, name, ref.hostGroupNumber, node);
     return ref;
   }
 
@@ -166,6 +171,8 @@ export class HostGroupManager {
         : undefined;
       if (luns?.length === 0) {
         await onArray("removing a stale host group", () => client.hostGroups.delete(ref));
+        // Its number is free now and may go to another host's group: no hint may point at it.
+        this.cache.forgetNumber(array, ref.portId, ref.hostGroupNumber);
         return true;
       }
       throw new FailedPreconditionError(

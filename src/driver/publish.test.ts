@@ -326,7 +326,40 @@ function groupOn(portId: string, name: string) {
   return group;
 }
 
+function lunsIn(portId: string, hostGroupNumber: number) {
+  return h.t.sim.core.state.luns.filter((l) => l.portId === portId && l.hostGroupNumber === hostGroupNumber);
+}
+
+const FOREIGN_WWN = "50000000aaaabbbb";
+
 describe("ControllerPublishVolume REST economy (2 target ports)", () => {
+  it("publishes to a new node in at most 12 requests, never listing a port", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-new");
+    const requests = await requestsOf(() => publish(h.controller, volume.volume_id, W1));
+    // GET ldev; per port GET host-wwns (by name), POST host-groups, POST host-wwns; POST luns ×2;
+    // GET ldev (naaId); GET ports ×2 (target WWNs, once per controller).
+    expect(requests.length, requests.join("\n")).toBeLessThanOrEqual(12);
+    expect(requests.filter((r) => r === "GET /host-groups")).toEqual([]);
+  });
+
+  it("publishes to a known node in at most 1 + 1 per port + 2 requests: no host group lookups", async () => {
+    h = await startDriverHarness();
+    const first = await createVolume(h.controller, "pvc-first");
+    const second = await createVolume(h.controller, "pvc-second");
+    await publish(h.controller, first.volume_id, W1);
+    const requests = await requestsOf(() => publish(h.controller, second.volume_id, W1));
+    const ldev = `GET /ldevs/${ldevIdOf(second.volume_id)}`;
+    const witness = `GET /ldevs/${ldevIdOf(first.volume_id)}`;
+    // The volume; a volume already mapped to the node (its ports[] confirm both group numbers);
+    // a path per port; the volume again for the naaId an unmapped LDEV does not show.
+    expect(requests).toEqual([ldev, witness, "POST /luns", "POST /luns", ldev]);
+    expect(pathsOf(h.t, ldevIdOf(second.volume_id)).map((p) => p.group)).toEqual([
+      "k8s-worker-1",
+      "k8s-worker-1",
+    ]);
+  });
+
   it("does not read the volume again when its first read already had the naaId", async () => {
     h = await startDriverHarness();
     const shared = await createVolume(h.controller, "pvc-rwx", { volume_capabilities: [BLOCK_RWX] });
@@ -334,6 +367,7 @@ describe("ControllerPublishVolume REST economy (2 target ports)", () => {
     await publish(h.controller, other.volume_id, W1);
     await publish(h.controller, shared.volume_id, W2, BLOCK_RWX);
     const requests = await requestsOf(() => publish(h.controller, shared.volume_id, W1, BLOCK_RWX));
+    expect(requests.length, requests.join("\n")).toBeLessThanOrEqual(4);
     expect(requests.filter((r) => r === `GET /ldevs/${ldevIdOf(shared.volume_id)}`)).toHaveLength(1);
   });
 
@@ -346,14 +380,19 @@ describe("ControllerPublishVolume REST economy (2 target ports)", () => {
     });
     expect(requests).toEqual([`GET /ldevs/${ldevIdOf(volume.volume_id)}`]);
   });
-  it("answers a repeated publish from one read of the volume", async () => {
+
+  it("finds a known node's groups by name after a controller restart: 1 + 2 per port + 1", async () => {
     h = await startDriverHarness();
-    const volume = await createVolume(h.controller, "pvc-again");
-    const first = await publish(h.controller, volume.volume_id, W1);
-    const requests = await requestsOf(async () => {
-      expect(await publish(h.controller, volume.volume_id, W1)).toEqual(first);
-    });
-    expect(requests).toEqual([`GET /ldevs/${ldevIdOf(volume.volume_id)}`]);
+    const first = await createVolume(h.controller, "pvc-first");
+    const second = await createVolume(h.controller, "pvc-second");
+    await publish(h.controller, first.volume_id, W1);
+    const fresh = await h.restart();
+    const requests = await requestsOf(() => publish(fresh.controller, second.volume_id, W1));
+    // A new controller also logs in and reads the target ports once.
+    const steady = requests.filter((r) => r !== "POST /sessions" && !r.startsWith("GET /ports"));
+    expect(steady.length, requests.join("\n")).toBeLessThanOrEqual(6);
+    expect(requests.filter((r) => r === "GET /host-wwns")).toHaveLength(2);
+    expect(requests.filter((r) => r === "GET /host-groups" || r.startsWith("POST /host"))).toEqual([]);
   });
 });
 
@@ -377,6 +416,7 @@ describe("ControllerPublishVolume convergence", () => {
       "k8s-worker-1",
     ]);
   });
+
   it("maps only the missing port after a crash between the two paths, with the same LUN", async () => {
     h = await startDriverHarness();
     const volume = await createVolume(h.controller, "pvc-half");
@@ -390,7 +430,66 @@ describe("ControllerPublishVolume convergence", () => {
     ]);
     expect(requests.filter((r) => r === "POST /luns")).toHaveLength(1);
   });
+
+  it("never maps a cached group number whose group was replaced by another host's group", async () => {
+    h = await startDriverHarness();
+    const first = await createVolume(h.controller, "pvc-first");
+    const second = await createVolume(h.controller, "pvc-second");
+    await publish(h.controller, first.volume_id, W1);
+    // Out of band: the node's group on CL1-A is deleted and its number goes to another host.
+    const stale = groupOn("CL1-A", "k8s-worker-1").hostGroupNumber;
+    const del = await h.t.job("DELETE", `${h.t.scoped}/host-groups/CL1-A,${stale}`);
+    expect(del.body.state).toBe("Succeeded");
+    expect(await makeGroup("CL1-A", "other-host", FOREIGN_WWN)).toBe(stale);
+
+    const requests = await requestsOf(() => publish(h.controller, second.volume_id, W1));
+    expect(lunsIn("CL1-A", stale)).toEqual([]);
+    // Nothing had to be undone: the witness showed the number was no longer the node's.
+    expect(requests.filter((r) => r.startsWith("DELETE"))).toEqual([]);
+    expect(pathsOf(h.t, ldevIdOf(second.volume_id)).map((p) => `${p.group}@${p.portId}`)).toEqual([
+      "k8s-worker-1@CL1-A",
+      "k8s-worker-1@CL2-A",
+    ]);
+  });
+
+  it("removes at once a path that landed in another host's group replaced under the publish, and redoes it by name", async () => {
+    h = await startDriverHarness();
+    const first = await createVolume(h.controller, "pvc-first");
+    const second = await createVolume(h.controller, "pvc-second");
+    await publish(h.controller, first.volume_id, W1);
+    const number = groupOn("CL1-A", "k8s-worker-1").hostGroupNumber;
+    // Hold the publish's first change (its POST luns on CL1-A, after the witness confirmed the
+    // number) and replace the group under it, as an administrator racing the driver would.
+    await h.t.admin("PUT", "/simulator/faults", { holdChangesAfter: 0 });
+    await resetRequests(h.t);
+    const publishing = publish(h.controller, second.volume_id, W1);
+    await heldRequest();
+    const state = h.t.sim.core.state;
+    state.luns = state.luns.filter((l) => !(l.portId === "CL1-A" && l.hostGroupNumber === number));
+    state.hostWwns = state.hostWwns.filter((w) => !(w.portId === "CL1-A" && w.hostGroupNumber === number));
+    const group = groupOn("CL1-A", "k8s-worker-1");
+    group.hostGroupName = "other-host";
+    state.hostWwns.push({ portId: "CL1-A", hostGroupNumber: number, hostWwn: FOREIGN_WWN, wwnNickname: "" });
+    await h.t.admin("PUT", "/simulator/faults", { holdChangesAfter: null });
+    const { publish_context: ctx } = await publishing;
+
+    expect(lunsIn("CL1-A", number)).toEqual([]);
+    expect((await restRequests(h.t)).filter((r) => r.startsWith("DELETE /luns"))).toHaveLength(1);
+    const paths = pathsOf(h.t, ldevIdOf(second.volume_id));
+    expect(paths.map((p) => `${p.group}@${p.portId}`)).toEqual(["k8s-worker-1@CL1-A", "k8s-worker-1@CL2-A"]);
+    expect(ctx.luns).toBe(paths.map((p) => `${p.portId}:${p.lun}`).join(","));
+    expect(groupOn("CL1-A", "k8s-worker-1").hostGroupNumber).not.toBe(number);
+  });
 });
+
+/** Waits until the simulator holds a change request (holdChangesAfter). */
+async function heldRequest(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await h.t.admin("GET", "/simulator/faults")).body.heldCount > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("no request was held");
+}
 
 describe("ControllerPublishVolume (iSCSI)", () => {
   it("answers portals and registers the node's IQN in a target per iSCSI port", async () => {

@@ -5,9 +5,9 @@
  * an existing group is reused and completed, an existing path is kept.
  *
  * REST economy: the volume's own read comes first (its label proves it is ours, its ports[] show
- * the paths it has); the node's group is found by name on each port still unmapped; then one POST
- * per such port; then, only when the first read lacked the naaId, one more read of the volume,
- * which also checks each new path's group by name.
+ * the paths it has); the node's groups come from confirmed cache hints (one read for all ports) or
+ * a by-name search per port; then one POST per port still unmapped; then, only when the first read
+ * lacked the naaId, one more read of the volume, which also checks each new path's group by name.
  *
  * The publish context tells the node exactly which device to accept: the volume's NAA id (the host
  * sees WWID "3" + naa), the LUN per port, and the target WWNs or iSCSI portals.
@@ -17,8 +17,10 @@ import type { Ldev, Port } from "../array/types.js";
 import { VspNotFoundError } from "../array/errors.js";
 import { onArray } from "./array-errors.js";
 import type { ManagedArray } from "./arrays.js";
+import { HostGroupCache } from "./host-group-cache.js";
 import { HostGroupManager } from "./host-groups.js";
 import { NOTHING_MADE, checkPaths, createPaths, pathsThrough } from "./lu-paths.js";
+import { NodeGroups } from "./node-groups.js";
 import {
   AlreadyExistsError,
   ConcurrentChangeError,
@@ -43,14 +45,15 @@ export class PublishService {
   /** readonly flag of each (volume, node) publication, to refuse an incompatible re-publish. */
   private readonly readonlyFlags = new Map<string, boolean>();
   private readonly portCache = new Map<string, Port>();
-  private readonly hostGroups = new HostGroupManager();
+  private readonly groupCache = new HostGroupCache();
+  private readonly nodeGroups = new NodeGroups(this.groupCache, new HostGroupManager(this.groupCache));
 
   constructor(private readonly volumes: VolumeService) {}
 
   async publish(input: PublishInput): Promise<Record<string, string>> {
     // A surprise from the array (a group replaced between finding it and mapping) redoes the
-    // publish once; a second one is left to the CO's retry.
-    const context = (await this.publishOnce(input)) ?? (await this.publishOnce(input));
+    // publish once with every group found by name; a second one is left to the CO's retry.
+    const context = (await this.publishOnce(input, true)) ?? (await this.publishOnce(input, false));
     if (context) return context;
     throw new ConcurrentChangeError(
       "the node's host groups changed on the array while publishing the volume; retrying",
@@ -58,7 +61,10 @@ export class PublishService {
   }
 
   /** The publish context, or undefined when the publish must be redone. */
-  private async publishOnce(input: PublishInput): Promise<Record<string, string> | undefined> {
+  private async publishOnce(
+    input: PublishInput,
+    useHints: boolean,
+  ): Promise<Record<string, string> | undefined> {
     // First, always: the label check in get() means no other LDEV is ever touched.
     const volume = await this.volumes.get(input.volumeId);
     const { array } = volume;
@@ -79,8 +85,7 @@ export class PublishService {
     const missing = ports.filter((p) => !luns.some((l) => l.portId === p));
     let made = NOTHING_MADE;
     if (missing.length > 0) {
-      const groups: HostGroupRef[] = [];
-      for (const portId of missing) groups.push(await this.hostGroups.ensure(array, portId, groupName, node));
+      const groups = await this.nodeGroups.resolve(array, missing, groupName, node, { useHints, ldevId });
       made = await createPaths(volume, groups, luns[0]?.lun);
     }
     let naaId = volume.ldev.naaId;
@@ -90,16 +95,25 @@ export class PublishService {
       const ldev = await onArray("reading the mapped volume", () => array.client.ldevs.get(ldevId));
       if (!ldev) throw new NotFoundError(`volume ${input.volumeId} was deleted while being published`);
       const checked = await checkPaths(volume, ldev, groupName, made);
-      if (!checked) return undefined; // publish() redoes it
+      if (!checked) {
+        // What led it astray is forgotten; undefined tells publish() to redo it.
+        this.forgetHints(array, [...made.created, ...made.readBack, ...made.gone], groupName);
+        return undefined;
+      }
       luns.push(...checked);
       naaId = ldev.naaId;
     } else {
       luns.push(...made.created);
     }
+    this.groupCache.addWitness(array, groupName, ldevId);
     this.nodeIds.set(groupName, input.nodeId);
     this.readonlyFlags.set(publication, input.readonly);
     const ordered = ports.flatMap((p) => luns.filter((l) => l.portId === p));
     return this.context(volume, naaId ?? "", ordered, input.readonly);
+  }
+
+  private forgetHints(array: ManagedArray, groups: HostGroupRef[], groupName: string): void {
+    for (const group of groups) this.groupCache.forget(array, group.portId, groupName);
   }
 
   /** Removes the volume's paths to the node (all nodes when nodeId is empty); idempotent. */
@@ -120,6 +134,7 @@ export class PublishService {
         if (!(err instanceof VspNotFoundError)) throw err;
       }
     }
+    this.groupCache.dropWitness(volume.array, groupName, volume.ldev.ldevId);
     for (const key of this.readonlyFlags.keys()) {
       if (key.startsWith(`${volumeId}|`) && (nodeId === "" || key === `${volumeId}|${nodeId}`)) {
         this.readonlyFlags.delete(key);
