@@ -306,7 +306,14 @@ describe("ControllerGetVolume", () => {
 
 describe("REST calls per CSI call", () => {
   /** Measured on the simulator, pinned as upper bounds: a change that adds array round trips shows here. */
-  const BOUNDS = { create: 3, publishFresh: 12, publishRepeat: 6, unpublish: 3, delete: 2 };
+  const BOUNDS = {
+    create: 3,
+    publishFresh: 12,
+    publishRepeat: 1,
+    publishKnownNode: 5,
+    unpublish: 3,
+    delete: 2,
+  };
 
   it("stays within the measured number of array requests", async () => {
     await call(h.controller, "GetCapacity", {}); // logs the session in: steady state from here
@@ -326,6 +333,10 @@ describe("REST calls per CSI call", () => {
     });
     await measure("publishFresh", () => call(h.controller, "ControllerPublishVolume", publishReq()));
     await measure("publishRepeat", () => call(h.controller, "ControllerPublishVolume", publishReq()));
+    const other = (await createVolume(h.controller, "pvc-count-2")).volume_id;
+    await measure("publishKnownNode", () =>
+      call(h.controller, "ControllerPublishVolume", { ...publishReq(), volume_id: other }),
+    );
     await measure("unpublish", () =>
       call(h.controller, "ControllerUnpublishVolume", { volume_id: volumeId, node_id: node }),
     );

@@ -59,6 +59,11 @@ export class OperationInProgressError extends DriverError {
   readonly kind = "Aborted";
 }
 
+/** The array changed under the operation (e.g. a host group replaced out of band); the CO retries. */
+export class ConcurrentChangeError extends DriverError {
+  readonly kind = "Aborted";
+}
+
 /** The array cannot be reached or is busy right now; safe to retry. */
 export class ArrayUnavailableError extends DriverError {
   readonly kind = "Unavailable";

@@ -286,8 +286,210 @@ describe("ControllerPublishVolume (FC)", () => {
     ]);
     expect(results.map((r) => (r.status === "rejected" ? String(r.reason) : "ok"))).toEqual(["ok", "ok"]);
     expect(groupsNamed(h.t, "k8s-worker-1")).toHaveLength(2);
+    for (const group of groupsNamed(h.t, "k8s-worker-1")) {
+      const wwns = h.t.sim.core.state.hostWwns.filter(
+        (w) => w.portId === group.portId && w.hostGroupNumber === group.hostGroupNumber,
+      );
+      expect(wwns.map((w) => w.hostWwn)).toEqual([simWwpn("worker-1")]);
+    }
+    for (const volume of [a, b]) {
+      expect(pathsOf(h.t, ldevIdOf(volume.volume_id)).map((p) => `${p.group}@${p.portId}`)).toEqual([
+        "k8s-worker-1@CL1-A",
+        "k8s-worker-1@CL2-A",
+      ]);
+    }
   });
 });
+
+/** The array requests `run` made, as "METHOD /path" (query strings left out). */
+async function requestsOf(run: () => Promise<unknown>): Promise<string[]> {
+  await resetRequests(h.t);
+  await run();
+  return restRequests(h.t);
+}
+
+/** A group made on the array directly (as an administrator, or a crash, leaves one). */
+async function makeGroup(portId: string, hostGroupName: string, wwn?: string): Promise<number> {
+  const res = await h.t.job("POST", `${h.t.scoped}/host-groups`, { portId, hostGroupName });
+  expect(res.body.state).toBe("Succeeded");
+  const hostGroupNumber = Number(affectedId(res.body).split(",").at(-1));
+  if (wwn !== undefined) {
+    const added = await h.t.job("POST", `${h.t.scoped}/host-wwns`, { portId, hostGroupNumber, hostWwn: wwn });
+    expect(added.body.state).toBe("Succeeded");
+  }
+  return hostGroupNumber;
+}
+
+function groupOn(portId: string, name: string) {
+  const group = groupsNamed(h.t, name).find((g) => g.portId === portId);
+  if (!group) throw new Error(`no group ${name} on ${portId}`);
+  return group;
+}
+
+function lunsIn(portId: string, hostGroupNumber: number) {
+  return h.t.sim.core.state.luns.filter((l) => l.portId === portId && l.hostGroupNumber === hostGroupNumber);
+}
+
+const FOREIGN_WWN = "50000000aaaabbbb";
+
+describe("ControllerPublishVolume REST economy (2 target ports)", () => {
+  it("publishes to a new node in at most 12 requests, never listing a port", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-new");
+    const requests = await requestsOf(() => publish(h.controller, volume.volume_id, W1));
+    // GET ldev; per port GET host-wwns (by name), POST host-groups, POST host-wwns; POST luns ×2;
+    // GET ldev (naaId); GET ports ×2 (target WWNs, once per controller).
+    expect(requests.length, requests.join("\n")).toBeLessThanOrEqual(12);
+    expect(requests.filter((r) => r === "GET /host-groups")).toEqual([]);
+  });
+
+  it("publishes to a known node in at most 1 + 1 per port + 2 requests: no host group lookups", async () => {
+    h = await startDriverHarness();
+    const first = await createVolume(h.controller, "pvc-first");
+    const second = await createVolume(h.controller, "pvc-second");
+    await publish(h.controller, first.volume_id, W1);
+    const requests = await requestsOf(() => publish(h.controller, second.volume_id, W1));
+    const ldev = `GET /ldevs/${ldevIdOf(second.volume_id)}`;
+    const witness = `GET /ldevs/${ldevIdOf(first.volume_id)}`;
+    // The volume; a volume already mapped to the node (its ports[] confirm both group numbers);
+    // a path per port; the volume again for the naaId an unmapped LDEV does not show.
+    expect(requests).toEqual([ldev, witness, "POST /luns", "POST /luns", ldev]);
+    expect(pathsOf(h.t, ldevIdOf(second.volume_id)).map((p) => p.group)).toEqual([
+      "k8s-worker-1",
+      "k8s-worker-1",
+    ]);
+  });
+
+  it("does not read the volume again when its first read already had the naaId", async () => {
+    h = await startDriverHarness();
+    const shared = await createVolume(h.controller, "pvc-rwx", { volume_capabilities: [BLOCK_RWX] });
+    const other = await createVolume(h.controller, "pvc-w1");
+    await publish(h.controller, other.volume_id, W1);
+    await publish(h.controller, shared.volume_id, W2, BLOCK_RWX);
+    const requests = await requestsOf(() => publish(h.controller, shared.volume_id, W1, BLOCK_RWX));
+    expect(requests.length, requests.join("\n")).toBeLessThanOrEqual(4);
+    expect(requests.filter((r) => r === `GET /ldevs/${ldevIdOf(shared.volume_id)}`)).toHaveLength(1);
+  });
+
+  it("answers a repeated publish from one read of the volume", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-again");
+    const first = await publish(h.controller, volume.volume_id, W1);
+    const requests = await requestsOf(async () => {
+      expect(await publish(h.controller, volume.volume_id, W1)).toEqual(first);
+    });
+    expect(requests).toEqual([`GET /ldevs/${ldevIdOf(volume.volume_id)}`]);
+  });
+
+  it("finds a known node's groups by name after a controller restart: 1 + 2 per port + 1", async () => {
+    h = await startDriverHarness();
+    const first = await createVolume(h.controller, "pvc-first");
+    const second = await createVolume(h.controller, "pvc-second");
+    await publish(h.controller, first.volume_id, W1);
+    const fresh = await h.restart();
+    const requests = await requestsOf(() => publish(fresh.controller, second.volume_id, W1));
+    // A new controller also logs in and reads the target ports once.
+    const steady = requests.filter((r) => r !== "POST /sessions" && !r.startsWith("GET /ports"));
+    expect(steady.length, requests.join("\n")).toBeLessThanOrEqual(6);
+    expect(requests.filter((r) => r === "GET /host-wwns")).toHaveLength(2);
+    expect(requests.filter((r) => r === "GET /host-groups" || r.startsWith("POST /host"))).toEqual([]);
+  });
+});
+
+describe("ControllerPublishVolume convergence", () => {
+  it("adopts and completes a group a crash left without WWNs, on the first try", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-crash");
+    const left = await makeGroup("CL1-A", "k8s-worker-1");
+    await publish(h.controller, volume.volume_id, W1);
+    expect(groupOn("CL1-A", "k8s-worker-1").hostGroupNumber).toBe(left);
+    for (const portId of ["CL1-A", "CL2-A"]) {
+      const group = groupOn(portId, "k8s-worker-1");
+      expect(groupsNamed(h.t, "k8s-worker-1").filter((g) => g.portId === portId)).toHaveLength(1);
+      const wwns = h.t.sim.core.state.hostWwns.filter(
+        (w) => w.portId === portId && w.hostGroupNumber === group.hostGroupNumber,
+      );
+      expect(wwns.map((w) => w.hostWwn)).toEqual([simWwpn("worker-1")]);
+    }
+    expect(pathsOf(h.t, ldevIdOf(volume.volume_id)).map((p) => p.group)).toEqual([
+      "k8s-worker-1",
+      "k8s-worker-1",
+    ]);
+  });
+
+  it("maps only the missing port after a crash between the two paths, with the same LUN", async () => {
+    h = await startDriverHarness();
+    const volume = await createVolume(h.controller, "pvc-half");
+    const ldevId = ldevIdOf(volume.volume_id);
+    const gid = await makeGroup("CL1-A", "k8s-worker-1", simWwpn("worker-1"));
+    await h.t.job("POST", `${h.t.scoped}/luns`, { portId: "CL1-A", hostGroupNumber: gid, ldevId, lun: 7 });
+    const requests = await requestsOf(() => publish(h.controller, volume.volume_id, W1));
+    expect(pathsOf(h.t, ldevId).map((p) => `${p.group}@${p.portId}:${p.lun}`)).toEqual([
+      "k8s-worker-1@CL1-A:7",
+      "k8s-worker-1@CL2-A:7",
+    ]);
+    expect(requests.filter((r) => r === "POST /luns")).toHaveLength(1);
+  });
+
+  it("never maps a cached group number whose group was replaced by another host's group", async () => {
+    h = await startDriverHarness();
+    const first = await createVolume(h.controller, "pvc-first");
+    const second = await createVolume(h.controller, "pvc-second");
+    await publish(h.controller, first.volume_id, W1);
+    // Out of band: the node's group on CL1-A is deleted and its number goes to another host.
+    const stale = groupOn("CL1-A", "k8s-worker-1").hostGroupNumber;
+    const del = await h.t.job("DELETE", `${h.t.scoped}/host-groups/CL1-A,${stale}`);
+    expect(del.body.state).toBe("Succeeded");
+    expect(await makeGroup("CL1-A", "other-host", FOREIGN_WWN)).toBe(stale);
+
+    const requests = await requestsOf(() => publish(h.controller, second.volume_id, W1));
+    expect(lunsIn("CL1-A", stale)).toEqual([]);
+    // Nothing had to be undone: the witness showed the number was no longer the node's.
+    expect(requests.filter((r) => r.startsWith("DELETE"))).toEqual([]);
+    expect(pathsOf(h.t, ldevIdOf(second.volume_id)).map((p) => `${p.group}@${p.portId}`)).toEqual([
+      "k8s-worker-1@CL1-A",
+      "k8s-worker-1@CL2-A",
+    ]);
+  });
+
+  it("removes at once a path that landed in another host's group replaced under the publish, and redoes it by name", async () => {
+    h = await startDriverHarness();
+    const first = await createVolume(h.controller, "pvc-first");
+    const second = await createVolume(h.controller, "pvc-second");
+    await publish(h.controller, first.volume_id, W1);
+    const number = groupOn("CL1-A", "k8s-worker-1").hostGroupNumber;
+    // Hold the publish's first change (its POST luns on CL1-A, after the witness confirmed the
+    // number) and replace the group under it, as an administrator racing the driver would.
+    await h.t.admin("PUT", "/simulator/faults", { holdChangesAfter: 0 });
+    await resetRequests(h.t);
+    const publishing = publish(h.controller, second.volume_id, W1);
+    await heldRequest();
+    const state = h.t.sim.core.state;
+    state.luns = state.luns.filter((l) => !(l.portId === "CL1-A" && l.hostGroupNumber === number));
+    state.hostWwns = state.hostWwns.filter((w) => !(w.portId === "CL1-A" && w.hostGroupNumber === number));
+    const group = groupOn("CL1-A", "k8s-worker-1");
+    group.hostGroupName = "other-host";
+    state.hostWwns.push({ portId: "CL1-A", hostGroupNumber: number, hostWwn: FOREIGN_WWN, wwnNickname: "" });
+    await h.t.admin("PUT", "/simulator/faults", { holdChangesAfter: null });
+    const { publish_context: ctx } = await publishing;
+
+    expect(lunsIn("CL1-A", number)).toEqual([]);
+    expect((await restRequests(h.t)).filter((r) => r.startsWith("DELETE /luns"))).toHaveLength(1);
+    const paths = pathsOf(h.t, ldevIdOf(second.volume_id));
+    expect(paths.map((p) => `${p.group}@${p.portId}`)).toEqual(["k8s-worker-1@CL1-A", "k8s-worker-1@CL2-A"]);
+    expect(ctx.luns).toBe(paths.map((p) => `${p.portId}:${p.lun}`).join(","));
+    expect(groupOn("CL1-A", "k8s-worker-1").hostGroupNumber).not.toBe(number);
+  });
+});
+
+/** Waits until the simulator holds a change request (holdChangesAfter). */
+async function heldRequest(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await h.t.admin("GET", "/simulator/faults")).body.heldCount > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("no request was held");
+}
 
 describe("ControllerPublishVolume (iSCSI)", () => {
   it("answers portals and registers the node's IQN in a target per iSCSI port", async () => {

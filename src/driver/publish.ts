@@ -4,16 +4,29 @@
  * the volume. Every step looks before it acts, so a retry after a crash at any point converges:
  * an existing group is reused and completed, an existing path is kept.
  *
+ * REST economy: the volume's own read comes first (its label proves it is ours, its ports[] show
+ * the paths it has); the node's groups come from confirmed cache hints (one read for all ports) or
+ * a by-name search per port; then one POST per port still unmapped; then, only when the first read
+ * lacked the naaId, one more read of the volume, which also checks each new path's group by name.
+ *
  * The publish context tells the node exactly which device to accept: the volume's NAA id (the host
  * sees WWID "3" + naa), the LUN per port, and the target WWNs or iSCSI portals.
  */
 import type { HostGroupRef, LunRef } from "../array/resources/ids.js";
 import type { Ldev, Port } from "../array/types.js";
-import { VspError, VspNotFoundError } from "../array/errors.js";
+import { VspNotFoundError } from "../array/errors.js";
 import { onArray } from "./array-errors.js";
 import type { ManagedArray } from "./arrays.js";
+import { HostGroupCache } from "./host-group-cache.js";
 import { HostGroupManager } from "./host-groups.js";
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "./errors.js";
+import { NOTHING_MADE, checkPaths, createPaths, pathsThrough } from "./lu-paths.js";
+import { NodeGroups } from "./node-groups.js";
+import {
+  AlreadyExistsError,
+  ConcurrentChangeError,
+  FailedPreconditionError,
+  NotFoundError,
+} from "./errors.js";
 import type { NodeIdentity } from "./node-id.js";
 import { formatNodeId, hostGroupNameFor, nodeNameFromHostGroup, parseNodeId } from "./node-id.js";
 import type { Volume, VolumeService } from "./volumes.js";
@@ -32,13 +45,31 @@ export class PublishService {
   /** readonly flag of each (volume, node) publication, to refuse an incompatible re-publish. */
   private readonly readonlyFlags = new Map<string, boolean>();
   private readonly portCache = new Map<string, Port>();
-  private readonly hostGroups = new HostGroupManager();
+  private readonly groupCache = new HostGroupCache();
+  private readonly nodeGroups = new NodeGroups(this.groupCache, new HostGroupManager(this.groupCache));
 
   constructor(private readonly volumes: VolumeService) {}
 
   async publish(input: PublishInput): Promise<Record<string, string>> {
+    // A surprise from the array (a group replaced between finding it and mapping) redoes the
+    // publish once with every group found by name; a second one is left to the CO's retry.
+    const context = (await this.publishOnce(input, true)) ?? (await this.publishOnce(input, false));
+    if (context) return context;
+    throw new ConcurrentChangeError(
+      "the node's host groups changed on the array while publishing the volume; retrying",
+    );
+  }
+
+  /** The publish context, or undefined when the publish must be redone. */
+  private async publishOnce(
+    input: PublishInput,
+    useHints: boolean,
+  ): Promise<Record<string, string> | undefined> {
+    // First, always: the label check in get() means no other LDEV is ever touched.
     const volume = await this.volumes.get(input.volumeId);
-    const node = this.knownNode(input.nodeId, volume.array);
+    const { array } = volume;
+    const ldevId = volume.ldev.ldevId;
+    const node = this.knownNode(input.nodeId, array);
     const groupName = hostGroupNameFor(node.nodeName);
     const publication = `${input.volumeId}|${input.nodeId}`;
     const previous = this.readonlyFlags.get(publication);
@@ -49,17 +80,40 @@ export class PublishService {
     }
     if (input.singleNode) this.refuseOtherNodes(volume.ldev, groupName);
 
-    const ports = volume.array.config.targetPorts;
-    const groups: HostGroupRef[] = [];
-    for (const portId of ports)
-      groups.push(await this.hostGroups.ensure(volume.array, portId, groupName, node));
-    const luns = await this.ensurePaths(volume, groups, groupName);
+    const ports = array.config.targetPorts;
+    const luns = pathsThrough(volume.ldev, groupName);
+    const missing = ports.filter((p) => !luns.some((l) => l.portId === p));
+    let made = NOTHING_MADE;
+    if (missing.length > 0) {
+      const groups = await this.nodeGroups.resolve(array, missing, groupName, node, { useHints, ldevId });
+      made = await createPaths(volume, groups, luns[0]?.lun);
+    }
+    let naaId = volume.ldev.naaId;
+    if (naaId === undefined || made.readBack.length > 0 || made.gone.length > 0) {
+      // The array shows naaId only once the LDEV is LU-mapped (reference §4), so a volume mapped
+      // nowhere before this publish is read once more; that read also shows each new path's group.
+      const ldev = await onArray("reading the mapped volume", () => array.client.ldevs.get(ldevId));
+      if (!ldev) throw new NotFoundError(`volume ${input.volumeId} was deleted while being published`);
+      const checked = await checkPaths(volume, ldev, groupName, made);
+      if (!checked) {
+        // What led it astray is forgotten; undefined tells publish() to redo it.
+        this.forgetHints(array, [...made.created, ...made.readBack, ...made.gone], groupName);
+        return undefined;
+      }
+      luns.push(...checked);
+      naaId = ldev.naaId;
+    } else {
+      luns.push(...made.created);
+    }
+    this.groupCache.addWitness(array, groupName, ldevId);
     this.nodeIds.set(groupName, input.nodeId);
     this.readonlyFlags.set(publication, input.readonly);
-    const ldev = await onArray("reading the mapped volume", () =>
-      volume.array.client.ldevs.get(volume.ldev.ldevId),
-    );
-    return this.context(volume, ldev?.naaId ?? "", luns, input.readonly);
+    const ordered = ports.flatMap((p) => luns.filter((l) => l.portId === p));
+    return this.context(volume, naaId ?? "", ordered, input.readonly);
+  }
+
+  private forgetHints(array: ManagedArray, groups: HostGroupRef[], groupName: string): void {
+    for (const group of groups) this.groupCache.forget(array, group.portId, groupName);
   }
 
   /** Removes the volume's paths to the node (all nodes when nodeId is empty); idempotent. */
@@ -80,6 +134,7 @@ export class PublishService {
         if (!(err instanceof VspNotFoundError)) throw err;
       }
     }
+    this.groupCache.dropWitness(volume.array, groupName, volume.ldev.ldevId);
     for (const key of this.readonlyFlags.keys()) {
       if (key.startsWith(`${volumeId}|`) && (nodeId === "" || key === `${volumeId}|${nodeId}`)) {
         this.readonlyFlags.delete(key);
@@ -121,45 +176,6 @@ export class PublishService {
         `volume is published to another node (${names}) and its access mode allows one`,
       );
     }
-  }
-
-  /** LU paths from every group to the volume, the same LUN on each port where the array allows. */
-  private async ensurePaths(volume: Volume, groups: HostGroupRef[], groupName: string): Promise<LunRef[]> {
-    const { client } = volume.array;
-    const ldevId = volume.ldev.ldevId;
-    const existing = (volume.ldev.ports ?? []).filter((p) => p.hostGroupName === groupName);
-    const luns: LunRef[] = existing.map((p) => ({
-      portId: p.portId,
-      hostGroupNumber: p.hostGroupNumber,
-      lun: p.lun,
-    }));
-    for (const group of groups) {
-      if (luns.some((l) => l.portId === group.portId)) continue;
-      const sameLun = luns[0]?.lun;
-      try {
-        const created = await onArray("creating an LU path", () =>
-          client.luns.create({
-            portId: group.portId,
-            hostGroupNumber: group.hostGroupNumber,
-            ldevId,
-            ...(sameLun === undefined ? {} : { lun: sameLun }),
-          }),
-        );
-        luns.push(...created);
-      } catch (err) {
-        if (err instanceof VspError && err.is("ANOTHER_LDEV_AT_LUN")) {
-          // That LUN is taken on this port: any LUN will do, the context lists LUNs per port.
-          luns.push(
-            ...(await onArray("creating an LU path", () =>
-              client.luns.create({ portId: group.portId, hostGroupNumber: group.hostGroupNumber, ldevId }),
-            )),
-          );
-        } else if (!(err instanceof VspError && err.is("LU_PATH_ALREADY_DEFINED"))) {
-          throw err;
-        }
-      }
-    }
-    return luns;
   }
 
   private async context(

@@ -183,9 +183,13 @@ export function sameIscsiName(a: string, b: string): boolean {
 }
 
 /**
- * The groups a listing covers. An unknown `hostGroupName` gives an empty list, not an error: Cinder
- * probes each target port by name first and treats "nothing" as "not registered here"
- * (CIN-FC `_lookup_group_by_name`); an error would abort its attach.
+ * The groups a listing covers. An unknown `hostGroupName` gives HTTP 200 with an empty list, not an
+ * error, as does a group that holds no initiator yet. Cinder probes each target port by name first
+ * and treats "nothing" as "not registered here" (CIN-FC `_lookup_group_by_name`); its client raises
+ * on any 4xx it was not told to ignore (CIN-API `_check_rest_api_response`), so an error would abort
+ * every first attach, and its unit tests fake exactly this answer, `{"data": []}` with 200, for the
+ * name probe of a host not yet known (CIN-TEST-FC `NOTFOUND_RESULT` in `test_do_setup_create_hg`,
+ * `test_initialize_connection_shared_target`). sim: the name is matched exactly.
  */
 export function groupsForListing(state: SimState, query: URLSearchParams): HostGroupState[] {
   const { portId, hostGroupNumber } = portQuery(query);

@@ -110,6 +110,24 @@ describe("GET /host-wwns", () => {
     expect(res.body.data).toEqual([]);
   });
 
+  it("answers the same empty list for a group that holds no WWN yet", async () => {
+    // The group exists (beforeEach) but nothing is registered: a client cannot tell it from a
+    // missing group by this query, and must learn it from the name conflict on create.
+    const res = await t.req("GET", `${t.short}/host-wwns?portId=CL1-A&hostGroupName=HBSD-21000024ff8f5296`);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual([]);
+  });
+
+  it("matches the host group name exactly", async () => {
+    await addWwn(WWN);
+    const longer = await createGroup(t, { portId: "CL1-A", hostGroupName: "HBSD-21000024ff8f5296x" });
+    await addWwn("21000024ff8f5297", "CL1-A", longer);
+    const res = await t.req("GET", `${t.short}/host-wwns?portId=CL1-A&hostGroupName=HBSD-21000024ff8f5296`);
+    expect(res.body.data.map((w: { hostGroupNumber: number }) => w.hostGroupNumber)).toEqual([gid]);
+    const prefix = await t.req("GET", `${t.short}/host-wwns?portId=CL1-A&hostGroupName=HBSD-21000024`);
+    expect(prefix.body.data).toEqual([]);
+  });
+
   it("lists a whole port without a group filter", async () => {
     await addWwn(WWN);
     await t.job("POST", `${t.short}/host-wwns`, {
