@@ -44,10 +44,16 @@ export function progressOf(pair: TiPairState, now: number): number {
 }
 
 /**
- * Split: every pair's image is taken now, one after the other inside the calling job — which
- * nothing else runs alongside — and stamped with the same splitTime, so a consistency group's
- * pairs share one point in time (D-TI-GROUPS). sim: with timings.tiSplitMs > 0 the pairs show PSUP
- * until the split settles; the image is already fixed.
+ * Split: every pair's image is taken now inside the calling job — which nothing else runs
+ * alongside — and stamped with the same splitTime, so a consistency group's pairs share one point
+ * in time (D-TI-GROUPS). sim: with timings.tiSplitMs > 0 the pairs show PSUP until the split
+ * settles; the image is already fixed.
+ *
+ * sim: host writes that reach the LDEV files past the simulator — the sim transport's loop
+ * devices, the e2e suite's pods — cannot be fenced from here. The images are taken all at once
+ * (not one after another) so that the cut across a group's volumes is as narrow as one copy of
+ * the allocated data (milliseconds); a host writing dependent records faster than that could still
+ * see them straddle the cut. A real array freezes its I/O for the split.
  */
 export async function splitPairs(sim: SimCore, pairs: TiPairState[]): Promise<void> {
   const at = sim.clock.now();
@@ -56,7 +62,7 @@ export async function splitPairs(sim: SimCore, pairs: TiPairState[]): Promise<vo
   // group's images are one point in time for the hosts too, not only for the array's jobs.
   const pvols = pairs.map((p) => sim.blocks.ldevPath(p.pvolLdevId));
   await sim.blocks.fenced(pvols, async () => {
-    for (const pair of pairs) await takeImage(sim, pair);
+    await Promise.all(pairs.map((pair) => takeImage(sim, pair)));
   });
   const ms = sim.config.timings.tiSplitMs;
   for (const pair of pairs) {
