@@ -100,6 +100,10 @@ async function killProcessesNaming(marker: string): Promise<void> {
 
 export async function restoreHost(before: HostSnapshot, clusterDir: string, bridge: string): Promise<void> {
   await killProcessesNaming(join(clusterDir, "containerd"));
+  // kubelet holds each mapped raw block volume open with a loop device of its own over the device
+  // file in its directory: those go first (their backing path vanishes with the unmount), then
+  // the mounts, then the loop devices over the simulator's files, which the mounts kept busy.
+  await detachLoopsUnder(clusterDir);
   await unmountUnder(clusterDir);
   await detachLoopsUnder(clusterDir);
   for (const name of await list(NETNS_DIR)) {
