@@ -39,5 +39,6 @@ export E2E_BIN E2E_HELM E2E_CRD_DIR E2E_K8S_BIN="$K8S_BIN"
 (cd "$repo" && npm run --silent build)
 cd "$repo"
 if [ "${1:-}" = cluster ]; then exec npx tsx test/e2e/cluster/main.ts; fi
+if [ "${1:-}" = bench ]; then exec npx tsx bench/cluster.ts; fi
 mkdir -p reports
 exec npx vitest run --config test/e2e/vitest.config.ts "$@"

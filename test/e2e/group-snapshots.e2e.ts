@@ -12,10 +12,11 @@
  */
 import { describe, expect, it } from "vitest";
 
-import type { Kube } from "./support/kube.js";
+import type { Kube, PodVolume } from "./support/kube.js";
 import {
-  BUSYBOX,
   createPvc,
+  podWith,
+  waitPodPhase,
   deletePod,
   deletePvc,
   eventsOf,
@@ -34,45 +35,15 @@ const N = 8000;
 
 /** A pod with both PVCs as raw devices /dev/log and /dev/data running `script`. */
 async function startPod(k: Kube, name: string, claims: [string, string], script: string): Promise<void> {
-  await k.core.createNamespacedPod({
-    namespace: NS,
-    body: {
-      metadata: { name },
-      spec: {
-        restartPolicy: "Never",
-        terminationGracePeriodSeconds: 1,
-        containers: [
-          {
-            name: "main",
-            image: BUSYBOX,
-            imagePullPolicy: "Never",
-            command: ["/bin/sh", "-c", `set -e\n${script}`],
-            volumeDevices: [
-              { name: "log", devicePath: "/dev/log" },
-              { name: "data", devicePath: "/dev/data" },
-            ],
-          },
-        ],
-        volumes: [
-          { name: "log", persistentVolumeClaim: { claimName: claims[0] } },
-          { name: "data", persistentVolumeClaim: { claimName: claims[1] } },
-        ],
-      },
-    },
-  });
+  const volumes: PodVolume[] = [
+    { claim: claims[0], mode: "Block", at: "/dev/log" },
+    { claim: claims[1], mode: "Block", at: "/dev/data" },
+  ];
+  await k.core.createNamespacedPod({ namespace: NS, body: podWith(name, volumes, `set -e\n${script}`) });
 }
 
 function waitPod(k: Kube, name: string, phases: string[], timeoutMs = 240_000): Promise<k8s.V1Pod> {
-  return watchUntil<k8s.V1Pod>(
-    k.kc,
-    `/api/v1/namespaces/${NS}/pods`,
-    name,
-    (p) => phases.includes(p.status?.phase ?? ""),
-    timeoutMs,
-    () => eventsOf(k, "Pod", name),
-    undefined,
-    (p) => p.status,
-  );
+  return waitPodPhase(k, name, phases, timeoutMs);
 }
 
 const WRITER = [

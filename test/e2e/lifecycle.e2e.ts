@@ -7,20 +7,19 @@
  */
 import { describe, expect, it } from "vitest";
 
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+
 import {
   createPvc,
   deletePod,
   deletePvc,
-  eventsOf,
   kube,
   NS,
-  BUSYBOX,
+  podWith,
   runPod,
+  waitPodPhase,
   waitPvcBound,
-  watchUntil,
 } from "./support/kube.js";
-import type * as k8s from "@kubernetes/client-node";
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { NOTHING_LEFT, settledLeftovers } from "./support/leftovers.js";
 import { patternSha256, readPatternSha, writePattern } from "./support/patterns.js";
 
@@ -68,48 +67,14 @@ describe("volume lifecycle through kubelet", () => {
     ].join("\n");
     await k.core.createNamespacedPod({
       namespace: NS,
-      body: {
-        metadata: { name: "grow-watch" },
-        spec: {
-          restartPolicy: "Never",
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: "main",
-              image: BUSYBOX,
-              imagePullPolicy: "Never",
-              command: ["/bin/sh", "-c", script],
-              volumeMounts: [{ name: "v", mountPath: "/data" }],
-            },
-          ],
-          volumes: [{ name: "v", persistentVolumeClaim: { claimName: pvc } }],
-        },
-      },
+      body: podWith("grow-watch", [{ claim: pvc, mode: "Filesystem", at: "/data" }], script),
     });
-    await watchUntil<k8s.V1Pod>(
-      k.kc,
-      `/api/v1/namespaces/${NS}/pods`,
-      "grow-watch",
-      (p) => p.status?.phase === "Running",
-      180_000,
-      () => eventsOf(k, "Pod", "grow-watch"),
-      undefined,
-      (p) => p.status,
-    );
+    await waitPodPhase(k, "grow-watch", ["Running"], 180_000);
     await k.core.patchNamespacedPersistentVolumeClaim(
       { name: pvc, namespace: NS, body: { spec: { resources: { requests: { storage: "400Mi" } } } } },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
-    const done = await watchUntil<k8s.V1Pod>(
-      k.kc,
-      `/api/v1/namespaces/${NS}/pods`,
-      "grow-watch",
-      (p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed",
-      240_000,
-      () => eventsOf(k, "PersistentVolumeClaim", pvc),
-      undefined,
-      (p) => p.status,
-    );
+    const done = await waitPodPhase(k, "grow-watch", ["Succeeded", "Failed"], 240_000);
     expect(done.status?.phase).toBe("Succeeded");
     const [first = 0, grown = 0] = (done.status?.containerStatuses?.[0]?.state?.terminated?.message ?? "")
       .trim()

@@ -33,35 +33,22 @@ describe.each(CASES)("snapshot, restore and clone ($name)", ({ name, storageClas
   const target = mode === "Block" ? "/dev/xvda" : "/data/pattern";
   const before = `vsp-csi e2e ${name}: the bytes at the snapshot`;
   const after = `vsp-csi e2e ${name}: written after the snapshot`;
+  /** A pod writes the pattern of `line` and answers the sha256 of what it reads back. */
+  const writeAndRead = (pod: string, pvc: string, line: string) =>
+    runPod(k, pod, pvc, mode, `${writePattern(line, target)}\n${readPatternSha(target)}`);
 
   it("restores the bytes of the snapshot and clones the bytes of now", async () => {
     const pvc = `db-${name}`;
     await createPvc(k, { name: pvc, storageClass, mode, size });
     const bound = await waitPvcBound(k, pvc);
     expect(bound.spec?.volumeName).toMatch(/^pvc-/);
-    expect(
-      await runPod(
-        k,
-        `write-${name}`,
-        pvc,
-        mode,
-        `${writePattern(before, target)}\n${readPatternSha(target)}`,
-      ),
-    ).toBe(patternSha256(before));
+    expect(await writeAndRead(`write-${name}`, pvc, before)).toBe(patternSha256(before));
 
     const snapshot = `snap-${name}`;
     await createSnapshot(k, snapshot, pvc);
     const ready = await waitSnapshotReady(k, snapshot);
     expect(ready.status?.boundVolumeSnapshotContentName).toMatch(/^snapcontent-/);
-    expect(
-      await runPod(
-        k,
-        `overwrite-${name}`,
-        pvc,
-        mode,
-        `${writePattern(after, target)}\n${readPatternSha(target)}`,
-      ),
-    ).toBe(patternSha256(after));
+    expect(await writeAndRead(`overwrite-${name}`, pvc, after)).toBe(patternSha256(after));
 
     const restored = `restored-${name}`;
     await createPvc(k, {

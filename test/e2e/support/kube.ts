@@ -17,9 +17,10 @@ export interface Kube {
   custom: k8s.CustomObjectsApi;
 }
 
-export function kube(): Kube {
+/** Clients of the e2e cluster (its kubeconfig from the global setup, or the one given). */
+export function kube(kubeconfig?: string): Kube {
   const kc = new k8s.KubeConfig();
-  kc.loadFromFile(inject("e2e").kubeconfig);
+  kc.loadFromFile(kubeconfig ?? inject("e2e").kubeconfig);
   return {
     kc,
     core: kc.makeApiClient(k8s.CoreV1Api),
@@ -178,6 +179,65 @@ export function waitPvcBound(
   );
 }
 
+export interface PodVolume {
+  claim: string;
+  mode: VolumeMode;
+  /** Mount path (Filesystem) or device path (Block) in the container. */
+  at: string;
+}
+
+/** A busybox pod running `script` once (restartPolicy Never) with the PVCs at their paths. */
+export function podWith(name: string, volumes: readonly PodVolume[], script: string): k8s.V1Pod {
+  const named = volumes.map((v, i) => ({ ...v, name: `v${String(i)}` }));
+  return {
+    metadata: { name },
+    spec: {
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "main",
+          image: BUSYBOX,
+          imagePullPolicy: "Never",
+          command: ["/bin/sh", "-c", script],
+          terminationMessagePath: "/dev/termination-log",
+          volumeMounts: named
+            .filter((v) => v.mode === "Filesystem")
+            .map((v) => ({ name: v.name, mountPath: v.at })),
+          volumeDevices: named
+            .filter((v) => v.mode === "Block")
+            .map((v) => ({ name: v.name, devicePath: v.at })),
+        },
+      ],
+      volumes: named.map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.claim } })),
+    },
+  };
+}
+
+/** Watches a pod until its phase is one of `phases`; fails at once on an image it cannot run. */
+export function waitPodPhase(
+  k: Kube,
+  name: string,
+  phases: readonly string[],
+  timeoutMs: number,
+): Promise<k8s.V1Pod> {
+  return watchUntil<k8s.V1Pod>(
+    k.kc,
+    `/api/v1/namespaces/${NS}/pods`,
+    name,
+    (p) => phases.includes(p.status?.phase ?? ""),
+    timeoutMs,
+    () => eventsOf(k, "Pod", name),
+    (p) => {
+      const waiting = p.status?.containerStatuses?.[0]?.state?.waiting;
+      return waiting?.reason === "ErrImageNeverPull" || waiting?.reason === "CreateContainerConfigError"
+        ? `${waiting.reason}: ${waiting.message ?? ""}`
+        : undefined;
+    },
+    (p) => p.status,
+  );
+}
+
 /**
  * Runs `script` (busybox sh) in a pod with the PVC at /data (Filesystem) or /dev/xvda (Block),
  * waits for it to succeed, answers what it wrote to its termination message (no kubelet log
@@ -191,47 +251,16 @@ export async function runPod(
   script: string,
   timeoutMs = 180_000,
 ): Promise<string> {
-  const volume =
-    mode === "Block"
-      ? { volumeDevices: [{ name: "v", devicePath: "/dev/xvda" }] }
-      : { volumeMounts: [{ name: "v", mountPath: "/data" }] };
   await k.core.createNamespacedPod({
     namespace: NS,
-    body: {
-      metadata: { name },
-      spec: {
-        restartPolicy: "Never",
-        terminationGracePeriodSeconds: 1,
-        containers: [
-          {
-            name: "main",
-            image: BUSYBOX,
-            imagePullPolicy: "Never",
-            command: ["/bin/sh", "-c", `set -e\n${script}`],
-            terminationMessagePath: "/dev/termination-log",
-            ...volume,
-          },
-        ],
-        volumes: [{ name: "v", persistentVolumeClaim: { claimName: pvc } }],
-      },
-    },
+    body: podWith(
+      name,
+      [{ claim: pvc, mode, at: mode === "Block" ? "/dev/xvda" : "/data" }],
+      `set -e\n${script}`,
+    ),
   });
   try {
-    const pod = await watchUntil<k8s.V1Pod>(
-      k.kc,
-      `/api/v1/namespaces/${NS}/pods`,
-      name,
-      (p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed",
-      timeoutMs,
-      () => eventsOf(k, "Pod", name),
-      (p) => {
-        const waiting = p.status?.containerStatuses?.[0]?.state?.waiting;
-        return waiting?.reason === "ErrImageNeverPull" || waiting?.reason === "CreateContainerConfigError"
-          ? `${waiting.reason}: ${waiting.message ?? ""}`
-          : undefined;
-      },
-      (p) => p.status,
-    );
+    const pod = await waitPodPhase(k, name, ["Succeeded", "Failed"], timeoutMs);
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
     if (pod.status?.phase !== "Succeeded") {
       throw new Error(
