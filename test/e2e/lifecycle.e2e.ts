@@ -1,5 +1,6 @@
 /**
- * Stories 3 and 5 (issue 12): a WaitForFirstConsumer PVC binds only for its first pod; a volume
+ * Stories 3 and 5 (issue 12): a WaitForFirstConsumer PVC binds only for its first pod; a
+ * ReadOnlyMany PVC restored from a snapshot serves two pods at once, read-only; a volume
  * re-attached for another pod (NodeUnpublish, NodeUnstage, ControllerUnpublish, then publish
  * and stage again) holds the same bytes; a PVC expanded while its pod runs shows the pod the new
  * file system size (xfs: growing ext4 online needs CAP_SYS_RESOURCE, which root lacks on this
@@ -11,14 +12,17 @@ import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 
 import {
   createPvc,
+  createSnapshot,
   deletePod,
   deletePvc,
+  deleteSnapshot,
   kube,
   NS,
   podWith,
   runPod,
   waitPodPhase,
   waitPvcBound,
+  waitSnapshotReady,
 } from "./support/kube.js";
 import { NOTHING_LEFT, settledLeftovers } from "./support/leftovers.js";
 import { patternSha256, readPatternSha, writePattern } from "./support/patterns.js";
@@ -47,6 +51,45 @@ describe("volume lifecycle through kubelet", () => {
       patternSha256(line),
     );
     await deletePvc(k, pvc);
+  });
+
+  it("serves a ReadOnlyMany PVC restored from a snapshot to two pods at once, read-only", async () => {
+    const line = "vsp-csi e2e: shared read-only";
+    await createPvc(k, { name: "rox-src", storageClass: "vsp-ext4" });
+    await waitPvcBound(k, "rox-src");
+    await runPod(k, "rox-write", "rox-src", "Filesystem", writePattern(line, "/data/p"));
+    await createSnapshot(k, "rox-snap", "rox-src");
+    await waitSnapshotReady(k, "rox-snap");
+    await createPvc(k, {
+      name: "rox",
+      storageClass: "vsp-ext4",
+      accessMode: "ReadOnlyMany",
+      dataSource: { kind: "VolumeSnapshot", name: "rox-snap" },
+    });
+    await waitPvcBound(k, "rox");
+    // Each reader also tries to write: a read-only mount refuses (the pod reports "ro").
+    const read = `${readPatternSha("/data/p")}\nif touch /data/w 2>/dev/null; then echo rw; else echo ro; fi >> /dev/termination-log`;
+    const pods = ["rox-read-1", "rox-read-2"];
+    for (const pod of pods) {
+      await k.core.createNamespacedPod({
+        namespace: NS,
+        body: podWith(
+          pod,
+          [{ claim: "rox", mode: "Filesystem", at: "/data", readOnly: true }],
+          `set -e\n${read}`,
+        ),
+      });
+    }
+    for (const pod of pods) {
+      const done = await waitPodPhase(k, pod, ["Succeeded", "Failed"], 180_000);
+      expect(done.status?.phase).toBe("Succeeded");
+      const message = done.status?.containerStatuses?.[0]?.state?.terminated?.message ?? "";
+      expect(message.trim().split(/\s+/)).toEqual([patternSha256(line), "ro"]);
+    }
+    for (const pod of pods) await deletePod(k, pod);
+    await deletePvc(k, "rox");
+    await deleteSnapshot(k, "rox-snap");
+    await deletePvc(k, "rox-src");
   });
 
   it("shows a running pod the larger file system after the PVC is expanded", async () => {

@@ -184,6 +184,7 @@ export interface PodVolume {
   mode: VolumeMode;
   /** Mount path (Filesystem) or device path (Block) in the container. */
   at: string;
+  readOnly?: boolean;
 }
 
 /** A busybox pod running `script` once (restartPolicy Never) with the PVCs at their paths. */
@@ -209,7 +210,10 @@ export function podWith(name: string, volumes: readonly PodVolume[], script: str
             .map((v) => ({ name: v.name, devicePath: v.at })),
         },
       ],
-      volumes: named.map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.claim } })),
+      volumes: named.map((v) => ({
+        name: v.name,
+        persistentVolumeClaim: { claimName: v.claim, ...(v.readOnly ? { readOnly: true } : {}) },
+      })),
     },
   };
 }
