@@ -7,6 +7,7 @@
  * state the tests left it in.
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -54,6 +55,11 @@ export interface Cluster {
   simDataDir: string;
   chart: RenderedChart;
   procs: Processes;
+  /**
+   * SIGKILLs the controller driver (the sidecars lose their connection, exit and are started
+   * again, as in a pod) and starts it again; answers once its socket accepts connections.
+   */
+  crashController(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -134,7 +140,7 @@ async function bringUp(
   await waitForNodeReady(kc, procs);
 
   const controllerKubeconfig = await serviceAccountKubeconfig(kc, cp, chart.controllerServiceAccount, dir);
-  await startWorkload(
+  const controllerSocket = await startWorkload(
     procs,
     tools,
     chart,
@@ -163,7 +169,11 @@ async function bringUp(
   );
   const kubeconfig = join(dir, "kubeconfig");
   await writeFile(kubeconfig, kubeconfigText(cp.server, "e2e-admin", cp.adminToken), { mode: 0o600 });
-  return { dir, kubeconfig, kc, simUrl, simDataDir, chart, procs };
+  const crashController = async () => {
+    await procs.crash("controller-driver");
+    await waitFor("the restarted controller's socket", () => accepts(controllerSocket), 60_000);
+  };
+  return { dir, kubeconfig, kc, simUrl, simDataDir, chart, procs, crashController };
 }
 
 async function installCrds(kc: k8s.KubeConfig, crdDir: string): Promise<void> {
@@ -272,7 +282,7 @@ async function startWorkload(
   kubeconfig: string | undefined,
   state: { registrar?: Registrar },
   host: { simDataDir: string; kubeletRoot: string },
-): Promise<void> {
+): Promise<string> {
   const prefix = kind === "Deployment" ? "controller" : "node";
   const containers = await chart.containers(kind, dir, NODE_NAME);
   const driver = containers.find((c) => c.args[0] === "controller" || c.args[0] === "node");
@@ -281,8 +291,10 @@ async function startWorkload(
     // The sim transport's LUNs are loop devices over the simulator's files (a real node has HBAs).
     if (kind === "DaemonSet") (config.node as Record<string, unknown>).simDataDir = host.simDataDir;
   });
+  // Every container restarts when it exits, as in a pod (restartPolicy Always).
   procs.start(`${prefix}-driver`, process.execPath, [join(tools.repo, "dist/cli.js"), ...driver.args], {
     env: driver.env,
+    restart: true,
   });
   const socket = endpointPath(driver);
   await waitFor(
@@ -305,8 +317,24 @@ async function startWorkload(
     }
     procs.start(`${prefix}-${c.name}`, join(tools.bin, c.name), await sidecarArgs(c, kubeconfig), {
       env: c.env,
+      restart: true,
     });
   }
+  return socket;
+}
+
+/** Whether a unix socket accepts a connection now (a stale socket file does not). */
+function accepts(path: string): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => {
+      resolve(undefined);
+    });
+  });
 }
 
 function flag(c: ContainerRun, name: string): string {

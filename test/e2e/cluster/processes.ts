@@ -9,33 +9,58 @@ import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
-export interface Started {
-  name: string;
-  child: ChildProcess;
-  log: string;
-  /** Set once the process exited or could not be started. */
-  done: Promise<unknown>;
-  isDone: boolean;
-}
-
 export interface StartOptions {
   env?: Record<string, string>;
   cwd?: string;
   /** Seconds to wait after SIGTERM before SIGKILL (default 10). */
   graceSeconds?: number;
+  /**
+   * Start it again when it exits on its own, as kubelet does for a pod's containers: the sidecars
+   * exit when their connection to the driver drops (a crashed controller), then reconnect.
+   */
+  restart?: boolean;
+}
+
+/** Restarts of one process at most (a crash loop ends instead of spinning). */
+const MAX_RESTARTS = 50;
+
+interface Entry {
+  name: string;
+  command: string;
+  args: readonly string[];
+  options: StartOptions;
+  log: string;
+  child: ChildProcess;
+  /** Resolves once the current child exited or could not be started. */
+  done: Promise<unknown>;
+  isDone: boolean;
+  stopping: boolean;
+  restarts: number;
 }
 
 export class Processes {
-  private readonly started: (Started & { graceSeconds: number })[] = [];
+  private readonly started: Entry[] = [];
 
   constructor(private readonly logDir: string) {}
 
-  start(name: string, command: string, args: readonly string[], options: StartOptions = {}): Started {
-    const log = join(this.logDir, `${name}.log`);
-    const out = createWriteStream(log, { flags: "a" });
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+  start(name: string, command: string, args: readonly string[], options: StartOptions = {}): void {
+    const entry = {
+      name,
+      command,
+      args,
+      options,
+      log: join(this.logDir, `${name}.log`),
+      stopping: false,
+      restarts: 0,
+    };
+    this.started.push(this.spawn(entry));
+  }
+
+  private spawn(entry: Omit<Entry, "child" | "done" | "isDone">): Entry {
+    const out = createWriteStream(entry.log, { flags: "a" });
+    const child = spawn(entry.command, entry.args, {
+      cwd: entry.options.cwd,
+      env: { ...process.env, ...entry.options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout.pipe(out, { end: false });
@@ -44,12 +69,18 @@ export class Processes {
     const done = new Promise<unknown>((resolve) => {
       finish = resolve;
     });
-    const entry = { name, child, log, done, isDone: false, graceSeconds: options.graceSeconds ?? 10 };
+    const running = Object.assign(entry, { child, done, isDone: false }) as Entry;
     const end = (line: string) => {
-      if (entry.isDone) return;
-      entry.isDone = true;
-      out.end(`\n[e2e] ${name} ${line}\n`);
+      if (running.isDone) return;
+      running.isDone = true;
+      out.end(`\n[e2e] ${entry.name} ${line}\n`);
       finish();
+      if (entry.options.restart === true && !running.stopping && running.restarts < MAX_RESTARTS) {
+        running.restarts += 1;
+        setTimeout(() => {
+          if (!running.stopping) this.spawn(running);
+        }, 1_000);
+      }
     };
     // A command that cannot start (ENOENT) must not crash the harness: it shows as exited.
     child.once("error", (err) => {
@@ -58,8 +89,7 @@ export class Processes {
     child.once("exit", (code, signal) => {
       end(`exited: code ${String(code)} signal ${String(signal)}`);
     });
-    this.started.push(entry);
-    return entry;
+    return running;
   }
 
   /** Whether the named process has exited (or was never started). */
@@ -76,13 +106,24 @@ export class Processes {
     return text.split("\n").slice(-lines).join("\n");
   }
 
-  /** Stops one process (SIGKILL at once when `kill` is set: a crash, not a shutdown). */
-  async stop(name: string, kill = false): Promise<void> {
+  /** SIGKILLs a process and starts it again with the same command (a crash and a restart). */
+  async crash(name: string): Promise<void> {
+    const entry = this.started.find((s) => s.name === name);
+    if (!entry) throw new Error(`no process ${name}`);
+    entry.stopping = true;
+    await terminate(entry, 0);
+    entry.stopping = false;
+    this.spawn(entry);
+  }
+
+  /** Stops one process. */
+  async stop(name: string): Promise<void> {
     const index = this.started.findIndex((s) => s.name === name);
     const entry = this.started[index];
     if (!entry) return;
     this.started.splice(index, 1);
-    await terminate(entry, kill ? 0 : entry.graceSeconds);
+    entry.stopping = true;
+    await terminate(entry, entry.options.graceSeconds ?? 10);
   }
 
   /** Stops everything except `keep`, newest first. */
@@ -95,14 +136,11 @@ export class Processes {
 
   /** Stops everything, newest first. */
   async stopAll(): Promise<void> {
-    while (this.started.length > 0) {
-      const entry = this.started.pop();
-      if (entry) await terminate(entry, entry.graceSeconds);
-    }
+    for (const entry of [...this.started].reverse()) await this.stop(entry.name);
   }
 }
 
-async function terminate(entry: Started, graceSeconds: number): Promise<void> {
+async function terminate(entry: Entry, graceSeconds: number): Promise<void> {
   if (entry.isDone) return;
   entry.child.kill(graceSeconds === 0 ? "SIGKILL" : "SIGTERM");
   const timer = setTimeout(() => entry.child.kill("SIGKILL"), graceSeconds * 1000);

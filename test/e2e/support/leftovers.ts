@@ -5,24 +5,13 @@
  * VolumeSnapshotContents). The stories run one file at a time, so each file ends with it.
  */
 import * as k8s from "@kubernetes/client-node";
-import { Agent } from "undici";
-import { inject } from "vitest";
 
 import type { SimState } from "../../../src/simulator/state.js";
 import type { Kube } from "./kube.js";
+import { simAdmin } from "./simulator.js";
 
-const SIM_USER = "maintenance:raid-maintenance";
-// The simulator serves a self-signed certificate (--tls), as a lab array often does.
-const insecure = new Agent({ connect: { rejectUnauthorized: false } });
-
-export async function simulatorState(): Promise<SimState> {
-  const res = await fetch(`${inject("e2e").simUrl}/simulator/state`, {
-    headers: { Authorization: `Basic ${Buffer.from(SIM_USER).toString("base64")}` },
-    // @ts-expect-error undici's dispatcher option is not in lib.dom's RequestInit
-    dispatcher: insecure,
-  });
-  if (!res.ok) throw new Error(`GET /simulator/state answered ${res.status}`);
-  return (await res.json()) as SimState;
+export function simulatorState(): Promise<SimState> {
+  return simAdmin<SimState>("GET", "/state");
 }
 
 export interface Leftovers {
