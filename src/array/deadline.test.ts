@@ -43,13 +43,20 @@ function deadlineClient(overrides: Partial<VspClientOptions> = {}): VspClient {
   });
 }
 
+/** GETs of storage the array answered (503 busy) in `alwaysBusy`. */
+let busyAnswers = 0;
+
 /** An array whose GET storage answers 503 busy (KART00003-E) to every try. */
 function alwaysBusy(): ReturnType<typeof mockArray> {
   const agent = mockArray();
+  busyAnswers = 0;
   agent
     .get(ORIGIN)
     .intercept({ path: ROOT, method: "GET" })
-    .reply(503, BUSY, { headers: JSON_HEADERS })
+    .reply(() => {
+      busyAnswers += 1;
+      return { statusCode: 503, data: BUSY, responseOptions: { headers: JSON_HEADERS } };
+    })
     .persist();
   return agent;
 }
@@ -63,9 +70,11 @@ describe("the retry loop and the call's deadline", () => {
       VspBusyError,
     );
     expect(err.message).toMatch(/no time left before the call's deadline to retry/);
+    // The last try is the array's 503, or — when a backoff ended right at the deadline on a busy
+    // machine — the send the deadline stopped before it left (also a VspBusyError: nothing sent).
     expect(err.cause).toBeInstanceOf(VspBusyError);
-    expect(err.cause).toMatchObject({ httpStatus: 503, messageId: "KART00003-E" });
-    expect(err.attempts).toBeGreaterThan(1);
+    expect(busyAnswers).toBeGreaterThan(1);
+    expect(err.attempts).toBeGreaterThanOrEqual(busyAnswers);
   });
 
   it("sends nothing once the deadline has passed (the request stays unanswered in the mock)", async () => {
