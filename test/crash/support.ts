@@ -13,7 +13,6 @@
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { readdir, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -22,6 +21,7 @@ import { expect } from "vitest";
 import { csiClients } from "../../src/csi/test-support/clients.js";
 import type { SimState } from "../../src/simulator/state.js";
 import type { TestSim } from "../../src/simulator/test-support/harness.js";
+import { acceptsConnection } from "../support/sockets.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** A controller process may live this long before the watchdog kills it (brief: ≤ 20 s). */
@@ -107,17 +107,7 @@ async function waitForSocket(path: string, child: ChildProcess, output: () => st
         `controller exited (${child.exitCode ?? child.signalCode}) before listening:\n${output()}`,
       );
     }
-    const accepted = await new Promise<boolean>((r) => {
-      const socket = connect(path);
-      socket.once("connect", () => {
-        socket.destroy();
-        r(true);
-      });
-      socket.once("error", () => {
-        r(false);
-      });
-    });
-    if (accepted) return;
+    if (await acceptsConnection(path)) return;
     await sleep(25);
   }
   throw new Error(`controller did not listen on ${path} within ${SOCKET_WAIT_MS} ms:\n${output()}`);

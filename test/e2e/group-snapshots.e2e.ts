@@ -15,6 +15,7 @@ import { describe, expect, it } from "vitest";
 import type { Kube, PodVolume } from "./support/kube.js";
 import {
   createPvc,
+  deleteAndWait,
   podWith,
   waitPodPhase,
   deletePod,
@@ -25,7 +26,6 @@ import {
   waitPvcBound,
   watchUntil,
 } from "./support/kube.js";
-import type * as k8s from "@kubernetes/client-node";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { NOTHING_LEFT, settledLeftovers } from "./support/leftovers.js";
 
@@ -40,10 +40,6 @@ async function startPod(k: Kube, name: string, claims: [string, string], script:
     { claim: claims[1], mode: "Block", at: "/dev/data" },
   ];
   await k.core.createNamespacedPod({ namespace: NS, body: podWith(name, volumes, `set -e\n${script}`) });
-}
-
-function waitPod(k: Kube, name: string, phases: string[], timeoutMs = 240_000): Promise<k8s.V1Pod> {
-  return waitPodPhase(k, name, phases, timeoutMs);
 }
 
 const WRITER = [
@@ -148,7 +144,7 @@ describe("volume group snapshot of a database on two PVCs", () => {
       );
     }
     await startPod(k, "db-writer", ["db-log", "db-data"], WRITER);
-    await waitPod(k, "db-writer", ["Running", "Succeeded", "Failed"]);
+    await waitPodPhase(k, "db-writer", ["Running", "Succeeded", "Failed"], 240_000);
 
     await k.custom.createNamespacedCustomObject({
       ...GROUP_API,
@@ -189,7 +185,7 @@ describe("volume group snapshot of a database on two PVCs", () => {
       await waitPvcBound(k, `${c}-restored`);
     }
     await startPod(k, "db-reader", ["db-log-restored", "db-data-restored"], READER);
-    const reader = await waitPod(k, "db-reader", ["Succeeded", "Failed"], 600_000);
+    const reader = await waitPodPhase(k, "db-reader", ["Succeeded", "Failed"], 600_000);
     expect(reader.status?.phase).toBe("Succeeded");
     const [onLog, strayLog, onData, strayData] = (
       reader.status?.containerStatuses?.[0]?.state?.terminated?.message ?? ""
@@ -208,15 +204,11 @@ describe("volume group snapshot of a database on two PVCs", () => {
 
     for (const c of ["db-log-restored", "db-data-restored"]) await deletePvc(k, c);
     const ref = { ...GROUP_API, namespace: NS, plural: "volumegroupsnapshots", name: "db-group" };
-    await k.custom.deleteNamespacedCustomObject(ref);
-    for (let i = 0; i < 240; i++) {
-      const gone = await k.custom.getNamespacedCustomObject(ref).then(
-        () => false,
-        () => true,
-      );
-      if (gone) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await deleteAndWait(
+      "VolumeGroupSnapshot db-group",
+      () => k.custom.deleteNamespacedCustomObject(ref),
+      () => k.custom.getNamespacedCustomObject(ref),
+    );
     for (const c of ["db-log", "db-data"]) await deletePvc(k, c);
   }, 1_200_000);
 

@@ -8,7 +8,7 @@
  * directories of the cluster's).
  */
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
@@ -60,12 +60,10 @@ export interface ContainerRun {
 }
 
 export interface RenderedChart {
-  objects: KubeObject[];
   /** What kubectl apply of the chart would create in the cluster (workloads excluded). */
   clusterObjects: KubeObject[];
   namespace: string;
   controllerServiceAccount: string;
-  nodeServiceAccount: string;
   /** The containers of the controller Deployment / node DaemonSet, volumes made under `dir`. */
   containers(kind: "Deployment" | "DaemonSet", dir: string, nodeName: string): Promise<ContainerRun[]>;
 }
@@ -111,11 +109,9 @@ export async function renderChart(
       .map((o) => [o.metadata.name, (o as KubeObject & { data?: Record<string, string> }).data ?? {}]),
   );
   return {
-    objects,
     clusterObjects: objects.filter((o) => !NOT_APPLIED.has(o.kind)),
     namespace,
     controllerServiceAccount: podSpec("Deployment").serviceAccountName ?? "default",
-    nodeServiceAccount: podSpec("DaemonSet").serviceAccountName ?? "default",
     containers: async (kind, dir, nodeName) => {
       const spec = podSpec(kind);
       const volumeDirs = new Map<string, string>();
@@ -198,7 +194,6 @@ export async function mappedConfig(
   const arg = run.args.find((a) => a.startsWith("--config="));
   if (!arg) throw new Error(`container ${run.name} has no --config`);
   const file = arg.slice("--config=".length);
-  const { readFile } = await import("node:fs/promises");
   const config = parseYaml(await readFile(file, "utf8")) as Record<string, unknown>;
   const mapped = mapStrings(config, (s) => (s.startsWith("/") ? run.hostPath(s) : s)) as Record<
     string,

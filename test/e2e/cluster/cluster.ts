@@ -6,12 +6,14 @@
  * ServiceAccount's token and the chart's RBAC. `stop` puts the host back as it was, whatever
  * state the tests left it in.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import * as k8s from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+
+import { acceptsConnection } from "../../support/sockets.js";
 
 import type { ContainerRun, KubeObject, RenderedChart } from "./chart.js";
 import { mappedConfig, renderChart } from "./chart.js";
@@ -160,6 +162,10 @@ async function bringUp(
   await waitFor(
     `CSINode ${NODE_NAME} to list ${DRIVER_NAME}`,
     async () => {
+      // kubelet's verdict on the registration, when it refused it, is what the timeout reports.
+      const verdict = state.registrar?.status();
+      if (verdict && !verdict.registered)
+        throw new Error(`kubelet refused the registration: ${verdict.error}`);
       const storage = kc.makeApiClient(k8s.StorageV1Api);
       const node = await storage.readCSINode({ name: NODE_NAME });
       return node.spec.drivers.some((d) => d.name === DRIVER_NAME) ? true : undefined;
@@ -171,15 +177,17 @@ async function bringUp(
   await writeFile(kubeconfig, kubeconfigText(cp.server, "e2e-admin", cp.adminToken), { mode: 0o600 });
   const crashController = async () => {
     await procs.crash("controller-driver");
-    await waitFor("the restarted controller's socket", () => accepts(controllerSocket), 60_000);
+    await waitFor(
+      "the restarted controller's socket",
+      async () => ((await acceptsConnection(controllerSocket)) ? true : undefined),
+      60_000,
+    );
   };
   return { dir, kubeconfig, kc, simUrl, simDataDir, chart, procs, crashController };
 }
 
 async function installCrds(kc: k8s.KubeConfig, crdDir: string): Promise<void> {
   const client = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const { readFile } = await import("node:fs/promises");
-  const { parseAllDocuments } = await import("yaml");
   const names: string[] = [];
   for (const file of (await readdir(crdDir)).filter(
     (f) => f.endsWith(".yaml") && f !== "kustomization.yaml",
@@ -301,7 +309,6 @@ async function startWorkload(
     `the ${prefix} driver's socket ${socket}`,
     async () => {
       if (procs.exited(`${prefix}-driver`)) throw new Error(await procs.tail(`${prefix}-driver`));
-      const { access } = await import("node:fs/promises");
       await access(socket);
       return true;
     },
@@ -321,20 +328,6 @@ async function startWorkload(
     });
   }
   return socket;
-}
-
-/** Whether a unix socket accepts a connection now (a stale socket file does not). */
-function accepts(path: string): Promise<true | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => {
-      resolve(undefined);
-    });
-  });
 }
 
 function flag(c: ContainerRun, name: string): string {

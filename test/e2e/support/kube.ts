@@ -103,17 +103,20 @@ export async function watchUntil<T>(
   }
 }
 
-/** Waits until the object at `path` answers 404. */
-export async function watchGone(
-  kc: k8s.KubeConfig,
-  listPath: string,
-  name: string,
-  timeoutMs: number,
-  exists: () => Promise<boolean>,
+/**
+ * Deletes an object (one already gone is fine) and waits, bounded, until reading it answers 404
+ * (finalizers and the controllers behind them have let it go).
+ */
+export async function deleteAndWait(
+  what: string,
+  remove: () => Promise<unknown>,
+  read: () => Promise<unknown>,
+  timeoutMs = 120_000,
 ): Promise<void> {
+  await remove().catch(() => undefined);
   const deadline = Date.now() + timeoutMs;
-  while (await exists()) {
-    if (Date.now() > deadline) throw new Error(`${name} at ${listPath} still exists after ${timeoutMs} ms`);
+  while (await exists(read)) {
+    if (Date.now() > deadline) throw new Error(`${what} still exists after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -277,10 +280,11 @@ export async function runPod(
   }
 }
 
-export async function deletePod(k: Kube, name: string): Promise<void> {
-  await k.core.deleteNamespacedPod({ name, namespace: NS, gracePeriodSeconds: 0 }).catch(() => undefined);
-  await watchGone(k.kc, "pods", name, 120_000, () =>
-    exists(() => k.core.readNamespacedPod({ name, namespace: NS })),
+export function deletePod(k: Kube, name: string): Promise<void> {
+  return deleteAndWait(
+    `pod ${name}`,
+    () => k.core.deleteNamespacedPod({ name, namespace: NS, gracePeriodSeconds: 0 }),
+    () => k.core.readNamespacedPod({ name, namespace: NS }),
   );
 }
 
@@ -331,17 +335,19 @@ export function waitSnapshotReady(k: Kube, name: string, timeoutMs = 120_000): P
   );
 }
 
-export async function deleteSnapshot(k: Kube, name: string): Promise<void> {
+export function deleteSnapshot(k: Kube, name: string): Promise<void> {
   const ref = { ...SNAPSHOT_API, namespace: NS, plural: "volumesnapshots", name };
-  await k.custom.deleteNamespacedCustomObject(ref).catch(() => undefined);
-  await watchGone(k.kc, "volumesnapshots", name, 120_000, () =>
-    exists(() => k.custom.getNamespacedCustomObject(ref)),
+  return deleteAndWait(
+    `VolumeSnapshot ${name}`,
+    () => k.custom.deleteNamespacedCustomObject(ref),
+    () => k.custom.getNamespacedCustomObject(ref),
   );
 }
 
-export async function deletePvc(k: Kube, name: string): Promise<void> {
-  await k.core.deleteNamespacedPersistentVolumeClaim({ name, namespace: NS }).catch(() => undefined);
-  await watchGone(k.kc, "persistentvolumeclaims", name, 120_000, () =>
-    exists(() => k.core.readNamespacedPersistentVolumeClaim({ name, namespace: NS })),
+export function deletePvc(k: Kube, name: string): Promise<void> {
+  return deleteAndWait(
+    `PVC ${name}`,
+    () => k.core.deleteNamespacedPersistentVolumeClaim({ name, namespace: NS }),
+    () => k.core.readNamespacedPersistentVolumeClaim({ name, namespace: NS }),
   );
 }
