@@ -48,11 +48,12 @@ import {
 } from "./errors.js";
 import { addMembers, snapshotPoolOf } from "./group-members.js";
 import { pollUntil } from "./poll.js";
-import type { GroupSnapshotId, SnapshotId } from "./ids.js";
+import type { GroupSnapshotId } from "./ids.js";
 import {
   formatGroupSnapshotId,
   formatSnapshotId,
   InvalidIdError,
+  parsedOrUndefined,
   parseGroupSnapshotId,
   parseSnapshotId,
   parseVolumeId,
@@ -514,20 +515,11 @@ function memberIds(array: ManagedArray, pairs: readonly ArrayPair[]): string[] {
 function memberPvols(array: ManagedArray, group: string, snapshotIds: readonly string[]): number[] {
   const pvols = new Set<number>();
   for (const snapshotId of snapshotIds) {
-    const id = snapshotIdOrUndefined(snapshotId);
+    const id = parsedOrUndefined(parseSnapshotId, snapshotId);
     if (id?.kind !== "ti-snapshot" || id.storageDeviceId !== array.config.storageDeviceId) continue;
     if (id.snapshotGroupName === group) pvols.add(id.pvolLdevId);
   }
   return [...pvols];
-}
-
-function snapshotIdOrUndefined(snapshotId: string): SnapshotId | undefined {
-  try {
-    return parseSnapshotId(snapshotId);
-  } catch (err) {
-    if (err instanceof InvalidIdError) return undefined;
-    throw err;
-  }
 }
 
 function svolInPair(ldevId: number, cause?: unknown): FailedPreconditionError {
@@ -539,10 +531,5 @@ function svolInPair(ldevId: number, cause?: unknown): FailedPreconditionError {
 
 function ourId(groupSnapshotId: string): GroupSnapshotId | undefined {
   if (groupSnapshotId === "") throw new InvalidArgumentError("group_snapshot_id is required");
-  try {
-    return parseGroupSnapshotId(groupSnapshotId);
-  } catch (err) {
-    if (err instanceof InvalidIdError) return undefined;
-    throw err;
-  }
+  return parsedOrUndefined(parseGroupSnapshotId, groupSnapshotId);
 }

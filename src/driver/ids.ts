@@ -209,6 +209,19 @@ function parseAs<K extends CsiIdKind>(
   return parsed as Extract<CsiId, { kind: K }>;
 }
 
+/**
+ * `parse(id)`, or undefined when `id` is not one of our IDs of that kind (`InvalidIdError`): for
+ * the RPCs where an ID that is not ours means "no such object".
+ */
+export function parsedOrUndefined<T>(parse: (id: string) => T, id: string): T | undefined {
+  try {
+    return parse(id);
+  } catch (err) {
+    if (err instanceof InvalidIdError) return undefined;
+    throw err;
+  }
+}
+
 /** Parse a CSI volume ID; throws `InvalidIdError` for anything `formatVolumeId` cannot produce. */
 export function parseVolumeId(id: string): VolumeId {
   return parseAs(id, "volume", ["volume"]);

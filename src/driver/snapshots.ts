@@ -43,7 +43,7 @@ import {
   formatGroupSnapshotId,
   formatSnapshotId,
   formatVolumeId,
-  InvalidIdError,
+  parsedOrUndefined,
   parseSnapshotId,
 } from "./ids.js";
 import { bytesOf, inPair } from "./ldev-placement.js";
@@ -447,12 +447,7 @@ export class SnapshotService {
 /** A snapshot ID of ours (either kind), or undefined for anything else (never an error here). */
 export function ourSnapshotId(snapshotId: string): SnapshotId | undefined {
   if (snapshotId === "") throw new InvalidArgumentError("snapshot_id is required");
-  try {
-    return parseSnapshotId(snapshotId);
-  } catch (err) {
-    if (err instanceof InvalidIdError) return undefined;
-    throw err;
-  }
+  return parsedOrUndefined(parseSnapshotId, snapshotId);
 }
 
 /** `splitTime` is `YYYY-MM-DDThh:mm:ss` (§5), taken as UTC. */
